@@ -1,0 +1,54 @@
+/** `samesong serve`: the whole service in one process (app server, matchmaker, in-memory bus). */
+import { startServer } from '../server/app-server.js';
+import { SERVE_OPTIONS, toServerConfig } from '../server/config.js';
+import type { Command } from './command.js';
+import { ExitCode } from './io.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the whole chat service in one process (no Redis needed)',
+  options: SERVE_OPTIONS,
+  help: {
+    usage: 'samesong serve [options]',
+    summary: 'Runs app server, matchmaker and in-memory bus in one process.',
+    details:
+      'Serves the chat page at /, the dashboard at /dashboard, WebSocket clients at /ws, and\n' +
+      '/healthz, /readyz, /metrics, /stats. SIGTERM or Ctrl-C drains: clients are told to come\n' +
+      'back later (spread over --drain-timeout) and the process exits.',
+  },
+  async run(args, io) {
+    const config = toServerConfig(args.values);
+    let server;
+    try {
+      server = await startServer(config);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const hint =
+        e.code === 'EADDRINUSE'
+          ? ` (port ${config.port} is in use: pick another with --port)`
+          : e.code === 'EACCES'
+            ? ` (not allowed to listen on port ${config.port})`
+            : '';
+      io.stderr.write(
+        `samesong serve: cannot listen on ${config.host}:${config.port}: ${e.message}${hint}\n`,
+      );
+      return ExitCode.failure;
+    }
+    io.stdout.write(
+      `samesong serve listening on ${server.url} (WebSocket: ${server.url.replace(/^http/, 'ws')}/ws)\n`,
+    );
+    await new Promise<void>((resolve) => {
+      io.onStop(
+        () => {
+          io.stdout.write('samesong serve: draining (Ctrl-C again to stop at once)\n');
+          server.drain().then(resolve, resolve);
+        },
+        () => {
+          server.close().then(resolve, resolve);
+        },
+      );
+    });
+    io.stdout.write('samesong serve: stopped\n');
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * Waiting queues per normalised track, first come, first served.
+ *
+ * A new seeker is matched with the seeker that has waited longest on its track
+ * among those it may be matched with (never itself, never one it chatted with
+ * inside the "next" window). Seek and cancel cost O(1) plus the few queued
+ * seekers skipped by the next rule; timeouts share one timer.
+ */
+import { DeadlineQueue, type DeadlineEntry } from '../util/deadline-queue.js';
+
+export interface Seeker {
+  /** Session id. */
+  readonly session: string;
+  /** App server that holds the session. */
+  readonly server: string;
+  /** Normalised track. */
+  readonly track: string;
+  /** Per-session search number, so stale answers can be recognised. */
+  readonly seq: number;
+  readonly name?: string | undefined;
+  /** Wall-clock time the search was accepted (ms since epoch). */
+  readonly since: number;
+  /** Sessions this one must not be matched with, with the time (ms) each ban ends. */
+  readonly avoid?: ReadonlyMap<string, number> | undefined;
+}
+
+export interface MatchmakerEvents {
+  /** `waiting` had waited longest; `arriving` just came. Both have left the queue. */
+  onMatch(waiting: Seeker, arriving: Seeker): void;
+  /** Nobody matched within the search timeout; the seeker has left the queue. */
+  onTimeout(seeker: Seeker): void;
+}
+
+export interface MatchmakerOptions {
+  searchTimeoutMs: number;
+  now?: () => number;
+}
+
+interface Waiting {
+  seeker: Seeker;
+  deadline: DeadlineEntry<Waiting>;
+}
+
+export class Matchmaker {
+  readonly #queues = new Map<string, Map<string, Waiting>>();
+  readonly #bySession = new Map<string, Waiting>();
+  readonly #timeouts: DeadlineQueue<Waiting>;
+  readonly #now: () => number;
+
+  constructor(
+    options: MatchmakerOptions,
+    private readonly events: MatchmakerEvents,
+  ) {
+    this.#now = options.now ?? Date.now;
+    this.#timeouts = new DeadlineQueue(options.searchTimeoutMs, (w) => this.#expire(w), this.#now);
+  }
+
+  /** Number of seekers waiting. */
+  get size(): number {
+    return this.#bySession.size;
+  }
+
+  /** Number of tracks with someone waiting. */
+  get tracks(): number {
+    return this.#queues.size;
+  }
+
+  /** Adds a seeker, replacing any search of the same session (which goes to the back). */
+  seek(seeker: Seeker): void {
+    this.cancel(seeker.session);
+    const queue = this.#queues.get(seeker.track);
+    if (queue) {
+      const now = this.#now();
+      for (const waiting of queue.values()) {
+        if (avoids(seeker, waiting.seeker, now) || avoids(waiting.seeker, seeker, now)) continue;
+        this.#remove(waiting);
+        this.events.onMatch(waiting.seeker, seeker);
+        return;
+      }
+    }
+    const waiting = { seeker } as Waiting;
+    waiting.deadline = this.#timeouts.add(waiting);
+    this.#bySession.set(seeker.session, waiting);
+    if (queue) queue.set(seeker.session, waiting);
+    else this.#queues.set(seeker.track, new Map([[seeker.session, waiting]]));
+  }
+
+  /** Removes a session's search; returns whether it was waiting. */
+  cancel(session: string): boolean {
+    const waiting = this.#bySession.get(session);
+    if (!waiting) return false;
+    this.#remove(waiting);
+    return true;
+  }
+
+  /** Removes every seeker held by one app server (it died); returns how many. */
+  dropServer(server: string): number {
+    let n = 0;
+    for (const waiting of [...this.#bySession.values()]) {
+      if (waiting.seeker.server === server) {
+        this.#remove(waiting);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The seekers waiting, oldest first per track (for inspection and tests). */
+  *waiting(): IterableIterator<Seeker> {
+    for (const queue of this.#queues.values()) for (const w of queue.values()) yield w.seeker;
+  }
+
+  close(): void {
+    this.#timeouts.close();
+    this.#queues.clear();
+    this.#bySession.clear();
+  }
+
+  #remove(waiting: Waiting): void {
+    const { session, track } = waiting.seeker;
+    this.#bySession.delete(session);
+    const queue = this.#queues.get(track);
+    if (queue) {
+      queue.delete(session);
+      if (queue.size === 0) this.#queues.delete(track);
+    }
+    this.#timeouts.cancel(waiting.deadline);
+  }
+
+  #expire(waiting: Waiting): void {
+    if (this.#bySession.get(waiting.seeker.session) !== waiting) return;
+    const { session, track } = waiting.seeker;
+    this.#bySession.delete(session);
+    const queue = this.#queues.get(track);
+    if (queue) {
+      queue.delete(session);
+      if (queue.size === 0) this.#queues.delete(track);
+    }
+    this.events.onTimeout(waiting.seeker);
+  }
+}
+
+function avoids(a: Seeker, b: Seeker, now: number): boolean {
+  const until = a.avoid?.get(b.session);
+  return until !== undefined && until > now;
+}

@@ -1,0 +1,218 @@
+/**
+ * The app server: HTTP endpoints, WebSocket upgrades at /ws, connection limits,
+ * liveness pings and drain. `startServer()` returns a handle with `close()`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, Limits } from '../protocol/index.js';
+import { serverConfig, type ServerConfig } from './config.js';
+import { Connection } from './connection.js';
+import { connectionCapacity } from './fd-limit.js';
+import { Hub } from './hub.js';
+import { ServerMetrics } from './metrics.js';
+import { createRequestHandler, type StatsSnapshot } from './routes.js';
+
+export interface ServerHandle {
+  readonly config: ServerConfig;
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  readonly hub: Hub;
+  readonly metrics: ServerMetrics;
+  /** Connection limit in force (the smaller of --max-connections and what the open-file limit allows). */
+  readonly maxConnections: number;
+  stats(): StatsSnapshot;
+  /** Stops accepting, tells clients `bye`, waits for them to go (at most drain-timeout), then closes. */
+  drain(): Promise<void>;
+  /** Closes everything at once. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+export async function startServer(
+  overrides: Partial<ServerConfig> = {},
+  options: StartOptions = {},
+): Promise<ServerHandle> {
+  const config = serverConfig(overrides);
+  const serverId = config.serverId || `app-${randomBytes(3).toString('hex')}`;
+  const log = options.logger ?? pino({ level: config.logLevel, base: { server: serverId } });
+  let draining = false;
+  let closed = false;
+
+  const capacity = connectionCapacity();
+  let maxConnections = config.maxConnections > 0 ? config.maxConnections : capacity.connections;
+  if (capacity.limit !== null && maxConnections > capacity.connections) {
+    log.warn(
+      { requested: maxConnections, openFileLimit: capacity.limit, holds: capacity.connections },
+      'the open-file limit cannot hold --max-connections; refusing past what it holds (raise it: samesong tune)',
+    );
+    maxConnections = capacity.connections;
+  }
+
+  // eslint-disable-next-line prefer-const -- assigned after the metrics that read it
+  let hub: Hub;
+  const metrics = new ServerMetrics(serverId, {
+    connections: () => hub.connections.size,
+    searching: () => hub.searching,
+    chats: () => hub.chats,
+    away: () => hub.away,
+    draining: () => draining,
+  });
+  hub = new Hub({
+    serverId,
+    searchTimeoutMs: config.searchTimeout * 1000,
+    resumeGraceMs: config.resumeGrace * 1000,
+    nextWindowMs: config.nextWindow * 1000,
+    logger: log,
+    metrics,
+  });
+
+  // messages per second, measured over the last full second
+  let lastCount = 0;
+  let messagesPerSecond = 0;
+  const rateTimer = setInterval(() => {
+    messagesPerSecond = hub.chatMessages - lastCount;
+    lastCount = hub.chatMessages;
+  }, 1000);
+  rateTimer.unref();
+
+  const full = () => hub.connections.size >= maxConnections;
+  const stats = (): StatsSnapshot => ({
+    server: serverId,
+    connections: hub.connections.size,
+    searching: hub.searching,
+    chats: hub.chats,
+    away: hub.away,
+    messagesPerSecond,
+    maxConnections,
+    draining,
+    topTracks: hub.trackStats.top(20),
+  });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: Limits.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  const limits = { rate: config.rate, burst: config.burst, sendBufferLimit: config.sendBufferLimit };
+
+  const http: Server = createServer(
+    createRequestHandler({
+      ready: () => !draining && !full(),
+      stats,
+      metrics: () => metrics.registry.metrics(),
+      metricsContentType: metrics.registry.contentType,
+    }),
+  );
+  http.keepAliveTimeout = 5000;
+
+  // Refusals are counted always and logged at most once per interval.
+  const refusalLog = new Map<string, number>();
+  const refuse = (reason: string, detail?: unknown) => {
+    metrics.refused.inc({ reason });
+    const now = Date.now();
+    if (now - (refusalLog.get(reason) ?? 0) >= 10_000) {
+      refusalLog.set(reason, now);
+      log.warn({ reason, detail, connections: hub.connections.size, maxConnections }, 'refusing connections');
+    }
+  };
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (draining || closed) {
+      refuse('draining');
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      if (full()) {
+        refuse('full');
+        metrics.closes.inc({ code: String(CloseCode.tryAgainLater) });
+        ws.on('error', () => ws.terminate());
+        ws.close(CloseCode.tryAgainLater, 'server full');
+        return;
+      }
+      hub.open(new Connection(ws, hub, limits, metrics));
+    });
+  });
+  // accept() failures (EMFILE at the open-file limit) must not crash the server;
+  // libuv stops accepting briefly instead of spinning.
+  http.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall === 'accept')
+      refuse(err.code === 'EMFILE' || err.code === 'ENFILE' ? 'open_file_limit' : 'accept_error', err.code);
+    else log.error({ err }, 'http server error');
+  });
+  http.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const pingTimer = setInterval(() => {
+    for (const conn of hub.connections) conn.heartbeat();
+  }, config.pingInterval * 1000);
+  pingTimer.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  log.info({ url, maxConnections }, 'listening');
+
+  const shutdown = async () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(pingTimer);
+    clearInterval(rateTimer);
+    for (const conn of hub.connections) conn.ws.terminate();
+    hub.close();
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
+    log.info('closed');
+  };
+
+  return {
+    config,
+    port: address.port,
+    url,
+    hub,
+    metrics,
+    maxConnections,
+    stats,
+    async drain() {
+      if (draining || closed) return;
+      draining = true;
+      const windowMs = config.drainTimeout * 1000;
+      log.info({ connections: hub.connections.size, windowMs }, 'draining');
+      hub.drain(windowMs);
+      const deadline = Date.now() + windowMs;
+      while (hub.connections.size > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await shutdown();
+    },
+    close: shutdown,
+  };
+}

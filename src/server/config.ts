@@ -1,0 +1,161 @@
+/**
+ * The app server's configuration: one spec gives the flags, SAMESONG_* env
+ * names, defaults, validation and --help text of `samesong serve`.
+ */
+import { defaultsOf, type OptionSpec, type OptionValues } from '../config/options.js';
+
+const env = (name: string, ...extra: string[]) => [`SAMESONG_${name}`, ...extra];
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'port',
+    type: 'int',
+    default: 8080,
+    min: 0,
+    max: 65535,
+    env: env('PORT', 'PORT'),
+    arg: 'N',
+    help: 'TCP port to listen on (0 picks a free one)',
+  },
+  {
+    name: 'host',
+    type: 'string',
+    default: '127.0.0.1',
+    env: env('HOST'),
+    arg: 'ADDR',
+    help: 'address to listen on (0.0.0.0 for every interface)',
+  },
+  {
+    name: 'server-id',
+    type: 'string',
+    default: '',
+    env: env('SERVER_ID'),
+    arg: 'NAME',
+    help: 'app server id shown in welcome (default: random)',
+  },
+  {
+    name: 'search-timeout',
+    type: 'number',
+    default: 30,
+    min: 0.01,
+    max: 86400,
+    env: env('SEARCH_TIMEOUT'),
+    arg: 'SECONDS',
+    help: 'answer no_match after this long without a partner',
+  },
+  {
+    name: 'resume-grace',
+    type: 'number',
+    default: 15,
+    min: 0.01,
+    max: 3600,
+    env: env('RESUME_GRACE'),
+    arg: 'SECONDS',
+    help: 'how long a lost session is held for resume',
+  },
+  {
+    name: 'ping-interval',
+    type: 'number',
+    default: 25,
+    min: 0.01,
+    max: 3600,
+    env: env('PING_INTERVAL'),
+    arg: 'SECONDS',
+    help: 'WebSocket ping interval; a peer silent for two is dropped',
+  },
+  {
+    name: 'next-window',
+    type: 'number',
+    default: 60,
+    min: 0,
+    max: 86400,
+    env: env('NEXT_WINDOW'),
+    arg: 'SECONDS',
+    help: 'two sessions whose chat ended are not matched again for this long',
+  },
+  {
+    name: 'max-connections',
+    type: 'int',
+    default: 0,
+    min: 0,
+    env: env('MAX_CONNECTIONS'),
+    arg: 'N',
+    help: 'connection limit (0: as many as the open-file limit allows)',
+  },
+  {
+    name: 'rate',
+    type: 'number',
+    default: 10,
+    min: 0.001,
+    env: env('RATE'),
+    arg: 'PER_SECOND',
+    help: 'messages per second per connection',
+  },
+  {
+    name: 'burst',
+    type: 'int',
+    default: 20,
+    min: 1,
+    env: env('BURST'),
+    arg: 'N',
+    help: 'message burst per connection',
+  },
+  {
+    name: 'send-buffer-limit',
+    type: 'int',
+    default: 1_048_576,
+    min: 1024,
+    env: env('SEND_BUFFER_LIMIT'),
+    arg: 'BYTES',
+    help: 'a connection whose unsent data exceeds this is dropped (slow reader)',
+  },
+  {
+    name: 'drain-timeout',
+    type: 'number',
+    default: 10,
+    min: 0,
+    max: 3600,
+    env: env('DRAIN_TIMEOUT'),
+    arg: 'SECONDS',
+    help: 'on SIGTERM, spread reconnects over this window and exit by its end',
+  },
+  {
+    name: 'log-level',
+    type: 'string',
+    default: 'info',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    env: env('LOG_LEVEL'),
+    arg: 'LEVEL',
+    help: 'log level',
+  },
+];
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  serverId: string;
+  searchTimeout: number;
+  resumeGrace: number;
+  pingInterval: number;
+  nextWindow: number;
+  maxConnections: number;
+  rate: number;
+  burst: number;
+  sendBufferLimit: number;
+  drainTimeout: number;
+  logLevel: string;
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Turns parsed option values (flag names) into a frozen ServerConfig. */
+export function toServerConfig(values: OptionValues): ServerConfig {
+  const out: Record<string, unknown> = {};
+  for (const spec of SERVE_OPTIONS) out[camel(spec.name)] = values[spec.name] ?? spec.default;
+  return Object.freeze(out) as unknown as ServerConfig;
+}
+
+/** The defaults, with overrides (for tests and embedding). */
+export function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return Object.freeze({ ...toServerConfig(defaultsOf(SERVE_OPTIONS)), ...overrides });
+}

@@ -1,0 +1,101 @@
+/**
+ * Every metric the app server exports, in one place. Names are snake_case with
+ * Prometheus unit suffixes; histograms use fixed buckets so they merge across
+ * app servers.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Gauges {
+  connections(): number;
+  searching(): number;
+  chats(): number;
+  away(): number;
+  draining(): boolean;
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly messagesIn: Counter;
+  readonly chatMessages: Counter;
+  readonly errors: Counter<'code'>;
+  readonly closes: Counter<'code'>;
+  readonly refused: Counter<'reason'>;
+  readonly searches: Counter;
+  readonly matches: Counter;
+  readonly noMatches: Counter;
+  readonly resumes: Counter<'result'>;
+  readonly slowReaders: Counter;
+  readonly matchWait: Histogram;
+
+  constructor(serverId: string, gauges: Gauges) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ server: serverId });
+    collectDefaultMetrics({ register: this.registry, prefix: 'samesong_' });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge('samesong_connections', 'Open client connections', gauges.connections);
+    gauge('samesong_searching_sessions', 'Sessions waiting for a partner', gauges.searching);
+    gauge('samesong_chats', 'Chats in progress with a member on this server', gauges.chats);
+    gauge('samesong_away_sessions', 'Sessions held for resume', gauges.away);
+    gauge('samesong_draining', '1 while the server drains', () => (gauges.draining() ? 1 : 0));
+    this.messagesIn = new Counter({
+      name: 'samesong_client_messages_total',
+      help: 'Client messages received',
+      registers,
+    });
+    this.chatMessages = new Counter({
+      name: 'samesong_chat_messages_total',
+      help: 'Chat messages accepted for delivery',
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'samesong_errors_total',
+      help: 'Protocol errors sent, by code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.closes = new Counter({
+      name: 'samesong_server_closes_total',
+      help: 'Connections the server closed, by close code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'samesong_refused_connections_total',
+      help: 'Connections refused, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.searches = new Counter({ name: 'samesong_searches_total', help: 'Searches accepted', registers });
+    this.matches = new Counter({ name: 'samesong_matches_total', help: 'Chats started', registers });
+    this.noMatches = new Counter({
+      name: 'samesong_no_matches_total',
+      help: 'Searches that timed out',
+      registers,
+    });
+    this.resumes = new Counter({
+      name: 'samesong_resumes_total',
+      help: 'Resume attempts, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.slowReaders = new Counter({
+      name: 'samesong_slow_reader_drops_total',
+      help: 'Connections dropped for exceeding the send buffer limit',
+      registers,
+    });
+    this.matchWait = new Histogram({
+      name: 'samesong_match_wait_seconds',
+      help: 'Time from search to match',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60],
+      registers,
+    });
+  }
+}
