@@ -14,7 +14,10 @@ import { Connection } from './connection.js';
 import { connectionCapacity } from './fd-limit.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
+import { Remote } from './remote.js';
 import { createRequestHandler, type StatsSnapshot } from './routes.js';
+import type { Bus } from '../bus/bus.js';
+import type { SessionStore } from '../cluster/session-store.js';
 
 export interface ServerHandle {
   readonly config: ServerConfig;
@@ -23,6 +26,8 @@ export interface ServerHandle {
   readonly url: string;
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
+  /** The link to other app servers and matchmakers (scaled deployment only). */
+  readonly remote: Remote | null;
   /** Connection limit in force (the smaller of --max-connections and what the open-file limit allows). */
   readonly maxConnections: number;
   stats(): StatsSnapshot;
@@ -32,8 +37,21 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
+export interface ClusterOptions {
+  bus: Bus;
+  store: SessionStore;
+  /** Number of matchmaker shards. */
+  shards: number;
+  heartbeatMs?: number;
+  deadAfterMs?: number;
+  /** One publish per destination per event-loop turn (default on). */
+  coalesce?: boolean;
+}
+
 export interface StartOptions {
   logger?: Logger;
+  /** Join a scaled deployment (samesong app) instead of matching in-process. */
+  cluster?: ClusterOptions;
 }
 
 export async function startServer(
@@ -65,14 +83,32 @@ export async function startServer(
     away: () => hub.away,
     draining: () => draining,
   });
-  hub = new Hub({
-    serverId,
-    searchTimeoutMs: config.searchTimeout * 1000,
-    resumeGraceMs: config.resumeGrace * 1000,
-    nextWindowMs: config.nextWindow * 1000,
-    logger: log,
-    metrics,
-  });
+  hub = new Hub(
+    {
+      serverId,
+      searchTimeoutMs: config.searchTimeout * 1000,
+      resumeGraceMs: config.resumeGrace * 1000,
+      nextWindowMs: config.nextWindow * 1000,
+      logger: log,
+      metrics,
+    },
+    options.cluster !== undefined,
+  );
+  let remote: Remote | null = null;
+  if (options.cluster) {
+    const c = options.cluster;
+    remote = new Remote(hub, {
+      bus: c.bus,
+      store: c.store,
+      shards: c.shards,
+      heartbeatMs: c.heartbeatMs ?? 1000,
+      deadAfterMs: c.deadAfterMs ?? 5000,
+      coalesce: c.coalesce ?? true,
+      logger: log,
+    });
+    hub.attach(remote);
+    await remote.start();
+  }
 
   // messages per second, measured over the last full second
   let lastCount = 0;
@@ -186,6 +222,7 @@ export async function startServer(
     clearInterval(rateTimer);
     for (const conn of hub.connections) conn.ws.terminate();
     hub.close();
+    await remote?.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();
@@ -199,6 +236,7 @@ export async function startServer(
     url,
     hub,
     metrics,
+    remote,
     maxConnections,
     stats,
     async drain() {

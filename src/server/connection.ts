@@ -36,6 +36,8 @@ export class Connection {
   /** Client messages received so far (a resume must be the first). */
   received = 0;
   alive = true;
+  /** While set, valid messages wait here (a resume is being looked up). */
+  deferred: ClientMessage[] | null = null;
   /** Set when the server decided what the close means (misbehaviour, drain, takeover). */
   #lossMode: LossMode | 'none' | null = null;
   #bucket: TokenBucket;
@@ -65,8 +67,13 @@ export class Connection {
   }
 
   send(message: ServerMessage): void {
+    this.sendRaw(JSON.stringify(message));
+  }
+
+  /** Sends an already encoded server message. */
+  sendRaw(text: string): void {
     if (this.#closed || this.ws.readyState !== 1) return;
-    this.ws.send(JSON.stringify(message));
+    this.ws.send(text);
     if (this.ws.bufferedAmount > this.limits.sendBufferLimit) {
       this.metrics.slowReaders.inc();
       this.#lossMode ??= 'hold';
@@ -131,7 +138,8 @@ export class Connection {
       this.sendError(parsed.code, parsed.message, parsed.id);
       return;
     }
-    this.owner.onMessage(this, parsed.message);
+    if (this.deferred) this.deferred.push(parsed.message);
+    else this.owner.onMessage(this, parsed.message);
   }
 
   #onClose(code: number): void {

@@ -1,10 +1,12 @@
 /**
  * The Hub owns every session of one app server and drives the protocol's state
  * machine: search and match, chat delivery, leave, loss, resume and drain.
- * Connections report frames and losses to it; the Matchmaker reports matches
- * and timeouts.
+ * Connections report frames and losses to it. Matching is done by the
+ * in-process Matchmaker (`samesong serve`) or, in a scaled deployment, by
+ * matchmaker shards over the bus: then `Remote` (remote.ts) carries what
+ * crosses app servers and the resume state lives in Redis.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Matchmaker, type Seeker } from '../matchmaker/matchmaker.js';
 import {
@@ -19,10 +21,12 @@ import {
   type ServerMessage,
 } from '../protocol/index.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
+import { hashSecret, newId } from '../util/ids.js';
 import type { Connection, ConnectionOwner, LossMode } from './connection.js';
 import type { ServerMetrics } from './metrics.js';
 import { anonymousName } from './names.js';
-import { Chat, Session } from './session.js';
+import type { Remote } from './remote.js';
+import { Chat, RemotePeer, Session, type Member } from './session.js';
 import { TrackStats } from './track-stats.js';
 
 export interface HubOptions {
@@ -34,14 +38,12 @@ export interface HubOptions {
   metrics: ServerMetrics;
 }
 
-const newId = (bytes: number) => randomBytes(bytes).toString('base64url');
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('base64url');
-
 export class Hub implements ConnectionOwner {
   readonly connections = new Set<Connection>();
   readonly sessions = new Map<string, Session>();
   readonly trackStats = new TrackStats();
-  readonly matchmaker: Matchmaker;
+  /** The in-process matchmaker; null when matchmaker shards do the matching. */
+  readonly matchmaker: Matchmaker | null;
   searching = 0;
   chats = 0;
   away = 0;
@@ -50,18 +52,39 @@ export class Hub implements ConnectionOwner {
   readonly #awayQueue: DeadlineQueue<Session>;
   readonly #log: Logger;
   readonly #metrics: ServerMetrics;
+  #remote: Remote | null = null;
 
-  constructor(private readonly options: HubOptions) {
+  constructor(
+    readonly options: HubOptions,
+    distributed = false,
+  ) {
     this.#log = options.logger;
     this.#metrics = options.metrics;
-    this.matchmaker = new Matchmaker(
-      { searchTimeoutMs: options.searchTimeoutMs },
-      {
-        onMatch: (waiting, arriving) => this.#onMatch(waiting, arriving),
-        onTimeout: (seeker) => this.#onTimeout(seeker),
-      },
-    );
-    this.#awayQueue = new DeadlineQueue(options.resumeGraceMs, (s) => this.#graceEnded(s));
+    this.matchmaker = distributed
+      ? null
+      : new Matchmaker(
+          { searchTimeoutMs: options.searchTimeoutMs },
+          {
+            onMatch: (waiting, arriving) => this.#onLocalMatch(waiting, arriving),
+            onTimeout: (seeker) => this.searchTimedOut(seeker.session, seeker.seq, seeker.track),
+          },
+        );
+    this.#awayQueue = new DeadlineQueue(options.resumeGraceMs, (s) => {
+      if (s.away) this.endSession(s);
+    });
+  }
+
+  get serverId(): string {
+    return this.options.serverId;
+  }
+
+  get metrics(): ServerMetrics {
+    return this.#metrics;
+  }
+
+  /** Connects the hub to the rest of a scaled deployment. */
+  attach(remote: Remote): void {
+    this.#remote = remote;
   }
 
   /** A new connection: a new idle session, welcomed with its resume token. */
@@ -71,11 +94,12 @@ export class Hub implements ConnectionOwner {
     const secret = newId(18);
     const session = new Session(id, conn, hashSecret(secret));
     this.sessions.set(id, session);
+    this.#remote?.created(session);
     conn.session = session;
     conn.send({
       type: 'welcome',
       id,
-      server: this.options.serverId,
+      server: this.serverId,
       protocol: PROTOCOL_VERSION,
       resume: `${id}.${secret}`,
     });
@@ -89,9 +113,13 @@ export class Hub implements ConnectionOwner {
         return this.#search(s, message);
       case 'say':
         return this.#say(s, message);
-      case 'typing':
+      case 'typing': {
         if (!s.chat) return conn.sendError('not_in_chat', 'typing while not in a chat');
-        return this.#sendIfConnected(s.chat.other(s), { type: 'typing' });
+        const partner = s.chat.other(s);
+        if (partner instanceof Session) partner.conn?.send({ type: 'typing' });
+        else if (!partner.away) this.#remote!.typing(partner, s.chat.id);
+        return;
+      }
       case 'leave':
         return this.#leave(s);
       case 'ping':
@@ -110,7 +138,7 @@ export class Hub implements ConnectionOwner {
     const s = conn.session;
     conn.session = null;
     if (!s || s.ended || s.conn !== conn) return;
-    if (mode === 'end') this.#endSession(s);
+    if (mode === 'end') this.endSession(s);
     else this.#hold(s);
   }
 
@@ -131,7 +159,7 @@ export class Hub implements ConnectionOwner {
   }
 
   close(): void {
-    this.matchmaker.close();
+    this.matchmaker?.close();
     this.#awayQueue.close();
   }
 
@@ -139,7 +167,7 @@ export class Hub implements ConnectionOwner {
 
   #search(s: Session, message: SearchMessage): void {
     if (s.chat) this.#endChat(s, 'left');
-    else if (s.state === 'searching') this.#stopSearching(s);
+    else if (s.state === 'searching') this.stopSearching(s);
     const now = Date.now();
     s.state = 'searching';
     s.track = message.track;
@@ -150,72 +178,74 @@ export class Hub implements ConnectionOwner {
     this.#metrics.searches.inc();
     this.trackStats.searched(message.track);
     s.conn?.send({ type: 'searching', track: message.track });
-    this.matchmaker.seek({
-      session: s.id,
-      server: this.options.serverId,
-      track: message.track,
-      seq: s.seq,
-      name: message.name,
-      since: now,
-      avoid: s.avoidList(now),
-    });
+    this.seek(s);
   }
 
-  #stopSearching(s: Session): void {
-    this.matchmaker.cancel(s.id);
+  /** Hands a searching session to the matchmaker (again, after a loss of the bus). */
+  seek(s: Session): void {
+    const seeker: Seeker = {
+      session: s.id,
+      server: this.serverId,
+      track: s.track!,
+      seq: s.seq,
+      name: s.name,
+      since: s.searchSince,
+      avoid: s.avoidList(Date.now()),
+    };
+    if (this.matchmaker) this.matchmaker.seek(seeker);
+    else this.#remote!.seek(seeker);
+  }
+
+  stopSearching(s: Session): void {
+    if (this.matchmaker) this.matchmaker.cancel(s.id);
+    else this.#remote!.cancel(s.id, s.track!);
     s.state = 'idle';
     s.track = null;
     this.searching--;
   }
 
-  #current(seeker: Seeker): Session | undefined {
-    const s = this.sessions.get(seeker.session);
-    return s && s.state === 'searching' && s.seq === seeker.seq ? s : undefined;
+  /** The session, if it is still in the search the seeker describes. */
+  currentSearch(session: string, seq: number): Session | undefined {
+    const s = this.sessions.get(session);
+    return s && s.state === 'searching' && s.seq === seq ? s : undefined;
   }
 
-  #onMatch(waiting: Seeker, arriving: Seeker): void {
-    const a = this.#current(waiting);
-    const b = this.#current(arriving);
-    if (!a || !b) {
-      // A stale answer (only possible across processes): put the live one back.
-      if (a) this.matchmaker.seek(waiting);
-      if (b) this.matchmaker.seek(arriving);
-      return;
-    }
+  #onLocalMatch(waiting: Seeker, arriving: Seeker): void {
+    const a = this.currentSearch(waiting.session, waiting.seq);
+    const b = this.currentSearch(arriving.session, arriving.seq);
+    if (a && b) this.startChat(newId(6), waiting.track, a, b);
+  }
+
+  /** Starts a chat between a local session and a local or remote member. */
+  startChat(chatId: string, track: string, a: Session, b: Member, bName?: string): void {
     const now = Date.now();
-    const chat = new Chat(newId(6), waiting.track, a, b);
-    for (const s of [a, b]) {
+    const chat = new Chat(chatId, track, a, b);
+    for (const s of b instanceof Session ? [a, b] : [a]) {
       s.state = 'chatting';
       s.chat = chat;
       s.track = null;
+      this.searching--;
       this.#metrics.matchWait.observe((now - s.searchSince) / 1000);
+      this.#remote?.saved(s);
     }
-    this.searching -= 2;
     this.chats++;
     this.#metrics.matches.inc();
-    this.trackStats.chatStarted(chat.track);
-    a.conn?.send({
-      type: 'matched',
-      chat: chat.id,
-      track: chat.track,
-      partner: b.name ?? anonymousName(b.id),
-    });
-    b.conn?.send({
-      type: 'matched',
-      chat: chat.id,
-      track: chat.track,
-      partner: a.name ?? anonymousName(a.id),
-    });
+    this.trackStats.chatStarted(track);
+    const nameOf = (m: Member) =>
+      m instanceof Session ? (m.name ?? anonymousName(m.id)) : (bName ?? anonymousName(m.id));
+    a.conn?.send({ type: 'matched', chat: chat.id, track, partner: nameOf(b) });
+    if (b instanceof Session) b.conn?.send({ type: 'matched', chat: chat.id, track, partner: nameOf(a) });
   }
 
-  #onTimeout(seeker: Seeker): void {
-    const s = this.#current(seeker);
+  /** No partner within the search timeout. */
+  searchTimedOut(session: string, seq: number, track: string): void {
+    const s = this.currentSearch(session, seq);
     if (!s) return;
     s.state = 'idle';
     s.track = null;
     this.searching--;
     this.#metrics.noMatches.inc();
-    s.conn?.send({ type: 'no_match', track: seeker.track });
+    s.conn?.send({ type: 'no_match', track });
   }
 
   // ---- chat ----------------------------------------------------------------
@@ -225,20 +255,19 @@ export class Hub implements ConnectionOwner {
     const chat = s.chat;
     if (!chat) return conn.sendError('not_in_chat', 'say while not in a chat', message.id);
     const partner = chat.other(s);
-    const msg: ServerMessage = { type: 'msg', chat: chat.id, text: message.text, ts: Date.now() };
-    if (partner.conn) {
-      partner.conn.send(msg);
-    } else {
-      if (partner.held >= Limits.maxHeldMessages) {
-        return conn.sendError(
-          'partner_away',
-          `your partner is away and ${Limits.maxHeldMessages} messages already wait`,
-          message.id,
-        );
-      }
-      partner.held++;
-      partner.pending!.push(msg);
+    const away = partner instanceof Session ? partner.conn === null : partner.away;
+    if (away && partner.held >= Limits.maxHeldMessages) {
+      return conn.sendError(
+        'partner_away',
+        `your partner is away and ${Limits.maxHeldMessages} messages already wait`,
+        message.id,
+      );
     }
+    if (away) partner.held++;
+    const ts = Date.now();
+    if (partner instanceof Session)
+      this.deliver(partner, { type: 'msg', chat: chat.id, text: message.text, ts });
+    else this.#remote!.msg(partner, chat.id, message.text, ts);
     this.chatMessages++;
     this.#metrics.chatMessages.inc();
     if (message.id !== undefined) conn.send({ type: 'ack', id: message.id });
@@ -246,7 +275,7 @@ export class Hub implements ConnectionOwner {
 
   #leave(s: Session): void {
     if (s.chat) return this.#endChat(s, 'left');
-    if (s.state === 'searching') this.#stopSearching(s);
+    if (s.state === 'searching') this.stopSearching(s);
     s.conn?.send({ type: 'left' });
   }
 
@@ -254,49 +283,90 @@ export class Hub implements ConnectionOwner {
   #endChat(s: Session, reason: PartnerLeftReason): void {
     const chat = s.chat!;
     const partner = chat.other(s);
-    const until = Date.now() + this.options.nextWindowMs;
-    for (const m of [s, partner]) {
-      m.chat = null;
-      m.state = 'idle';
-    }
-    s.remember(partner.id, until);
-    partner.remember(s.id, until);
-    this.chats--;
-    this.trackStats.chatEnded(chat.track);
     if (reason === 'left') s.conn?.send({ type: 'left', chat: chat.id });
-    this.#deliver(partner, { type: 'partner_left', chat: chat.id, reason });
+    if (partner instanceof Session) this.chatEnded(partner, s.id, reason);
+    else this.#remote!.left(partner, chat.id, s.id, reason);
+    this.#leaveChat(s, partner.id);
+  }
+
+  /** The partner (`from`) ended `s`'s chat: `s` is told `partner_left`. */
+  chatEnded(s: Session, from: string, reason: PartnerLeftReason): void {
+    const chat = s.chat!;
+    this.#leaveChat(s, from);
+    this.deliver(s, { type: 'partner_left', chat: chat.id, reason });
+  }
+
+  #leaveChat(s: Session, partnerId: string): void {
+    const chat = s.chat!;
+    const partner = chat.other(s);
+    if (partner instanceof RemotePeer) this.#remote?.forget(partner);
+    s.chat = null;
+    s.state = 'idle';
+    s.remember(partnerId, Date.now() + this.options.nextWindowMs);
+    // a chat between two local sessions is counted once, when its first member leaves
+    if (!(partner instanceof Session) || partner.chat === chat) {
+      this.chats--;
+      this.trackStats.chatEnded(chat.track);
+    }
+    this.#remote?.saved(s);
   }
 
   /** Sends to a connected session, or holds for an away one. */
-  #deliver(s: Session, message: ServerMessage): void {
+  deliver(s: Session, message: ServerMessage): void {
     if (s.conn) s.conn.send(message);
-    else if (!s.ended) s.pending!.push(message);
-  }
-
-  #sendIfConnected(s: Session, message: ServerMessage): void {
-    s.conn?.send(message);
+    else if (!s.ended) {
+      if (this.#remote) this.#remote.hold(s, message);
+      else s.pending!.push(message);
+    }
   }
 
   // ---- loss, grace and resume ----------------------------------------------
 
   #hold(s: Session): void {
     s.conn = null;
-    if (s.state === 'searching') this.#stopSearching(s);
+    if (s.state === 'searching') this.stopSearching(s);
     s.pending = [];
     s.held = 0;
     s.awayEntry = this.#awayQueue.add(s);
     this.away++;
-    if (s.chat) this.#deliver(s.chat.other(s), { type: 'partner_away', chat: s.chat.id });
+    this.#remote?.away(s);
+    if (s.chat) {
+      const partner = s.chat.other(s);
+      if (partner instanceof Session) this.deliver(partner, { type: 'partner_away', chat: s.chat.id });
+      else this.#remote!.announceAway(partner, s.chat.id);
+    }
   }
 
-  #graceEnded(s: Session): void {
-    if (s.away) this.#endSession(s);
-  }
-
-  #endSession(s: Session): void {
+  /** Ends a session for good: its partner is told `partner_left` (disconnected). */
+  endSession(s: Session): void {
     if (s.ended) return;
-    if (s.state === 'searching') this.#stopSearching(s);
+    if (s.state === 'searching') this.stopSearching(s);
     if (s.chat) this.#endChat(s, 'disconnected');
+    this.#forget(s);
+    this.#remote?.removed(s);
+  }
+
+  /** Drops a session from this app server without telling anyone (it continues elsewhere). */
+  release(s: Session): void {
+    if (s.ended) return;
+    if (s.state === 'searching') this.stopSearching(s);
+    const old = s.conn;
+    if (old) {
+      old.session = null;
+      this.connections.delete(old);
+      old.close(CloseCode.takenOver, 'session taken over by a new connection');
+    }
+    if (s.chat) {
+      const partner = s.chat.other(s);
+      if (partner instanceof RemotePeer) this.#remote?.forget(partner);
+      this.chats--;
+      this.trackStats.chatEnded(s.chat.track);
+      s.chat = null;
+    }
+    this.#forget(s);
+  }
+
+  #forget(s: Session): void {
     if (s.conn === null) {
       this.#awayQueue.cancel(s.awayEntry);
       s.awayEntry = null;
@@ -309,58 +379,107 @@ export class Hub implements ConnectionOwner {
   }
 
   #resume(conn: Connection, fresh: Session, message: ResumeMessage): void {
-    const fail = (why: string) => {
-      this.#metrics.resumes.inc({ result: 'failed' });
-      conn.sendError('resume_failed', why);
-    };
-    if (conn.received !== 1) return fail('resume must be the first message of a connection');
+    if (conn.received !== 1)
+      return this.resumeFailed(conn, 'resume must be the first message of a connection');
     const dot = message.token.indexOf('.');
-    const target = dot > 0 ? this.sessions.get(message.token.slice(0, dot)) : undefined;
-    if (
-      !target ||
-      target === fresh ||
-      target.ended ||
-      !sameHash(target.secretHash, hashSecret(message.token.slice(dot + 1)))
-    ) {
-      return fail('the resume token is wrong, spent or expired');
+    const id = dot > 0 ? message.token.slice(0, dot) : '';
+    const secretHash = hashSecret(message.token.slice(dot + 1));
+    if (this.#remote) {
+      this.#remote.resume(conn, fresh, id, secretHash);
+      return;
     }
-    // The connection's own fresh session was never used: forget it.
-    fresh.ended = true;
-    this.sessions.delete(fresh.id);
+    const target = this.sessions.get(id);
+    if (!target || target === fresh || target.ended || !sameHash(target.secretHash, secretHash)) {
+      return this.resumeFailed(conn, 'the resume token is wrong, spent or expired');
+    }
+    const pending = target.pending ?? [];
+    this.resumeLocal(
+      conn,
+      fresh,
+      target,
+      pending.map((m) => JSON.stringify(m)),
+      newId(18),
+    );
+  }
 
+  resumeFailed(conn: Connection, why: string): void {
+    this.#metrics.resumes.inc({ result: 'failed' });
+    conn.sendError('resume_failed', why);
+  }
+
+  /**
+   * Moves `conn` onto `target`, a session of this app server (away, or still
+   * connected elsewhere: a takeover), then sends `resumed` and what was held.
+   */
+  resumeLocal(conn: Connection, fresh: Session, target: Session, held: string[], secret: string): void {
+    this.#discardFresh(fresh);
     const old = target.conn;
     if (old) {
       // Takeover of a connection that still looks open: the partner notices nothing.
       old.session = null;
       this.connections.delete(old);
       old.close(CloseCode.takenOver, 'session taken over by a new connection');
-      if (target.state === 'searching') this.#stopSearching(target);
+      if (target.state === 'searching') this.stopSearching(target);
     } else {
       this.#awayQueue.cancel(target.awayEntry);
       target.awayEntry = null;
       this.away--;
     }
-    const secret = newId(18);
-    target.secretHash = hashSecret(secret);
     target.conn = conn;
     conn.session = target;
-    const pending = target.pending;
     target.pending = null;
     target.held = 0;
     this.#metrics.resumes.inc({ result: old ? 'takeover' : 'resumed' });
-    const resumed: ServerMessage = target.chat
-      ? {
-          type: 'resumed',
-          id: target.id,
-          state: target.state,
-          chat: target.chat.id,
-          resume: `${target.id}.${secret}`,
-        }
-      : { type: 'resumed', id: target.id, state: target.state, resume: `${target.id}.${secret}` };
-    conn.send(resumed);
-    if (pending) for (const m of pending) conn.send(m);
-    if (!old && target.chat)
-      this.#deliver(target.chat.other(target), { type: 'partner_back', chat: target.chat.id });
+    this.#sendResumed(conn, target, held, secret);
+    if (!old && target.chat) this.partnerBack(target);
+  }
+
+  /** A session taken over from another app server (its record came from the store). */
+  adopt(
+    conn: Connection,
+    fresh: Session,
+    target: Session,
+    held: string[],
+    secret: string,
+    counted: boolean,
+  ): void {
+    this.#discardFresh(fresh);
+    target.conn = conn;
+    conn.session = target;
+    this.sessions.set(target.id, target);
+    if (target.chat && !counted) {
+      this.chats++;
+      this.trackStats.chatStarted(target.chat.track);
+    }
+    this.#metrics.resumes.inc({ result: 'moved' });
+    this.#sendResumed(conn, target, held, secret);
+  }
+
+  /** Tells `s`'s partner that `s` is back (partner_back where it was told partner_away). */
+  partnerBack(s: Session): void {
+    const chat = s.chat!;
+    const partner = chat.other(s);
+    if (partner instanceof Session) this.deliver(partner, { type: 'partner_back', chat: chat.id });
+    else this.#remote!.back(partner, chat.id, s.id);
+  }
+
+  #discardFresh(fresh: Session): void {
+    // The connection's own fresh session was never used: forget it.
+    if (fresh.ended) return;
+    fresh.ended = true;
+    this.sessions.delete(fresh.id);
+    this.#remote?.removed(fresh);
+  }
+
+  #sendResumed(conn: Connection, target: Session, held: string[], secret: string): void {
+    target.secretHash = hashSecret(secret);
+    const resume = `${target.id}.${secret}`;
+    conn.send(
+      target.chat
+        ? { type: 'resumed', id: target.id, state: target.state, chat: target.chat.id, resume }
+        : { type: 'resumed', id: target.id, state: target.state, resume },
+    );
+    for (const m of held) conn.sendRaw(m);
   }
 }
 

@@ -3,15 +3,32 @@ import type { ServerMessage, SessionState } from '../protocol/index.js';
 import type { DeadlineEntry } from '../util/deadline-queue.js';
 import type { Connection } from './connection.js';
 
+/** A chat member held by another app server (scaled deployment). */
+export class RemotePeer {
+  /** This side announced partner_away and holds its messages' count. */
+  away = false;
+  /** Messages accepted for it while away. */
+  held = 0;
+  /** Set while this side waits out the grace period for a peer whose app server died. */
+  graceEntry: DeadlineEntry<Session> | null = null;
+
+  constructor(
+    readonly id: string,
+    public server: string,
+  ) {}
+}
+
+export type Member = Session | RemotePeer;
+
 export class Chat {
   constructor(
     readonly id: string,
     readonly track: string,
     readonly a: Session,
-    readonly b: Session,
+    readonly b: Member,
   ) {}
 
-  other(s: Session): Session {
+  other(s: Session): Member {
     return s === this.a ? this.b : this.a;
   }
 }

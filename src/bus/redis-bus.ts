@@ -1,0 +1,143 @@
+/**
+ * The Redis Bus: standalone Redis (PUBLISH/SUBSCRIBE) or Redis Cluster with
+ * sharded pub/sub (SPUBLISH/SSUBSCRIBE), so each channel lives on one shard.
+ * Reconnects and resubscribes by itself; while down, publish() rejects at once
+ * (no offline queue) so the caller can count what was lost.
+ */
+import { EventEmitter } from 'node:events';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { BusDownError, type Bus, type BusEvent, type BusHandler } from './bus.js';
+
+export interface RedisBusOptions {
+  /** redis://host:port; for a cluster, any node (or several, comma-separated). */
+  url: string;
+  cluster?: boolean;
+  /** Name shown in CLIENT LIST. */
+  name?: string;
+}
+
+const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+function baseOptions(name: string | undefined): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy,
+    lazyConnect: true,
+    ...(name ? { connectionName: name } : {}),
+  };
+}
+
+export function parseRedisNodes(url: string): { host: string; port: number }[] {
+  return url.split(',').map((part) => {
+    const u = new URL(part.includes('://') ? part.trim() : `redis://${part.trim()}`);
+    return { host: u.hostname || '127.0.0.1', port: Number(u.port || 6379) };
+  });
+}
+
+export class RedisBus implements Bus {
+  readonly #handlers = new Map<string, BusHandler>();
+  readonly #events = new EventEmitter();
+  readonly #pub: Redis | Cluster;
+  readonly #sub: Redis | Cluster;
+  readonly #cluster: boolean;
+  #up = false;
+  #closed = false;
+
+  private constructor(options: RedisBusOptions) {
+    this.#cluster = options.cluster ?? false;
+    const opts = baseOptions(options.name);
+    if (this.#cluster) {
+      const nodes = parseRedisNodes(options.url);
+      const cluster = new Cluster(nodes, {
+        shardedSubscribers: true,
+        enableOfflineQueue: false,
+        lazyConnect: true,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { ...opts, lazyConnect: undefined },
+      });
+      this.#pub = cluster;
+      this.#sub = cluster;
+      cluster.on('smessage', (channel: string, message: string) => this.#handlers.get(channel)?.(message));
+    } else {
+      this.#pub = new Redis(options.url, opts);
+      this.#sub = new Redis(options.url, opts);
+      this.#sub.on('message', (channel: string, message: string) => this.#handlers.get(channel)?.(message));
+    }
+    for (const client of new Set([this.#pub, this.#sub])) {
+      client.on('error', () => {
+        /* reconnects by itself; state changes come through 'close' and 'ready' */
+      });
+      client.on('close', () => this.#setUp(false));
+      client.on('ready', () => this.#checkUp());
+    }
+  }
+
+  /** Connects (throws with a clear message when Redis cannot be reached). */
+  static async connect(options: RedisBusOptions): Promise<RedisBus> {
+    const bus = new RedisBus(options);
+    try {
+      await Promise.all([...new Set([bus.#pub, bus.#sub])].map((c) => c.connect()));
+    } catch (err) {
+      await bus.close();
+      throw new BusDownError(`cannot connect to Redis at ${options.url}: ${(err as Error).message}`);
+    }
+    bus.#checkUp();
+    return bus;
+  }
+
+  /** The command connection, for the session store and leader locks (same Redis). */
+  get redis(): Redis | Cluster {
+    return this.#pub;
+  }
+
+  get connected(): boolean {
+    return this.#up;
+  }
+
+  async publish(channel: string, message: string): Promise<number> {
+    if (!this.#up) throw new BusDownError();
+    try {
+      return this.#cluster
+        ? ((await (this.#pub as Cluster).spublish(channel, message)) as number)
+        : await this.#pub.publish(channel, message);
+    } catch (err) {
+      throw new BusDownError((err as Error).message);
+    }
+  }
+
+  async subscribe(channel: string, handler: BusHandler): Promise<void> {
+    this.#handlers.set(channel, handler);
+    if (this.#cluster) await (this.#sub as Cluster).ssubscribe(channel);
+    else await this.#sub.subscribe(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.#handlers.delete(channel);
+    if (this.#cluster) await (this.#sub as Cluster).sunsubscribe(channel);
+    else await this.#sub.unsubscribe(channel);
+  }
+
+  on(event: BusEvent, listener: () => void): void {
+    this.#events.on(event, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#up = false;
+    for (const c of new Set([this.#pub, this.#sub])) c.disconnect();
+  }
+
+  #checkUp(): void {
+    const ready = [this.#pub, this.#sub].every((c) => c.status === 'ready');
+    if (ready) this.#setUp(true);
+  }
+
+  #setUp(up: boolean): void {
+    if (this.#closed || up === this.#up) return;
+    this.#up = up;
+    // 'up' fires after ioredis has resubscribed (it does so before 'ready').
+    this.#events.emit(up ? 'up' : 'down');
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Resume state in Redis, so a session outlives the app server that held its
+ * connection: a hash per session (secret hash, app server, record) and a list
+ * of messages held while it is away, both expiring with the grace period once
+ * the session is away. Keys of one session share a hash tag (one cluster slot),
+ * so a resume is claimed atomically by one script.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { SessionState } from '../protocol/index.js';
+
+export interface SessionRecord {
+  state: Exclude<SessionState, 'searching'>;
+  chat?: string | undefined;
+  track?: string | undefined;
+  partner?: string | undefined;
+  partnerServer?: string | undefined;
+  /** Former partners inside the next window: [session, until ms]. */
+  recent?: [string, number][] | undefined;
+}
+
+export interface Claimed {
+  /** The app server that held the session. */
+  server: string;
+  record: SessionRecord;
+  /** Messages held while away (JSON texts), in order. */
+  held: string[];
+}
+
+const key = (id: string) => `samesong:s:{${id}}`;
+const heldKey = (id: string) => `samesong:h:{${id}}`;
+const serverKey = (server: string) => `samesong:srv:{${server}}`;
+
+const CLAIM = `
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h or h ~= ARGV[1] then return nil end
+local srv = redis.call('HGET', KEYS[1], 'srv')
+redis.call('HSET', KEYS[1], 'h', ARGV[2], 'srv', ARGV[3])
+redis.call('PERSIST', KEYS[1])
+local rec = redis.call('HGET', KEYS[1], 'rec')
+local held = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[2])
+return {srv, rec, held}
+`;
+
+type RedisLike = Redis | Cluster;
+
+/**
+ * Where resume state lives in a scaled deployment. Writes are fire-and-forget
+ * (a failed write is counted, never thrown); claim() is atomic: of two
+ * resumes with the same token, one wins.
+ */
+export interface SessionStore {
+  /** Writes that failed (store unreachable). */
+  readonly failures: number;
+  create(id: string, secretHash: string): void;
+  update(id: string, record: SessionRecord): void;
+  away(id: string): void;
+  remove(id: string): void;
+  hold(id: string, message: string): void;
+  claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null>;
+  expireServer(server: string): Promise<number>;
+}
+
+export class RedisSessionStore implements SessionStore {
+  /** Writes that failed (Redis down), for metrics. */
+  failures = 0;
+
+  constructor(
+    private readonly redis: RedisLike,
+    private readonly server: string,
+    private readonly graceMs: number,
+  ) {
+    redis.defineCommand('samesongClaim', { numberOfKeys: 2, lua: CLAIM });
+  }
+
+  #quiet(p: Promise<unknown>): void {
+    p.catch(() => {
+      this.failures++;
+    });
+  }
+
+  /** A new session (at welcome). */
+  create(id: string, secretHash: string): void {
+    this.#quiet(this.redis.hset(key(id), 'h', secretHash, 'srv', this.server, 'rec', '{"state":"idle"}'));
+    this.#quiet(this.redis.sadd(serverKey(this.server), id));
+  }
+
+  update(id: string, record: SessionRecord): void {
+    this.#quiet(this.redis.hset(key(id), 'rec', JSON.stringify(record)));
+  }
+
+  /** The session is away: its state expires with the grace period. */
+  away(id: string): void {
+    this.#quiet(this.redis.pexpire(key(id), this.graceMs));
+  }
+
+  /** The session ended for good. */
+  remove(id: string): void {
+    this.#quiet(this.redis.del(key(id), heldKey(id)));
+    this.#quiet(this.redis.srem(serverKey(this.server), id));
+  }
+
+  /** Holds a message for an away session (expires with the grace period). */
+  hold(id: string, message: string): void {
+    this.#quiet(this.redis.rpush(heldKey(id), message));
+    this.#quiet(this.redis.pexpire(heldKey(id), this.graceMs));
+  }
+
+  /** Takes the session over for this app server if the secret matches; null otherwise. */
+  async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
+    const result = (await (
+      this.redis as unknown as {
+        samesongClaim(k1: string, k2: string, ...args: string[]): Promise<[string, string, string[]] | null>;
+      }
+    ).samesongClaim(key(id), heldKey(id), secretHash, newHash, this.server)) as
+      [string, string, string[]] | null;
+    if (!result) return null;
+    const [server, rec, held] = result;
+    if (server !== this.server) {
+      this.#quiet(this.redis.srem(serverKey(server), id));
+      this.#quiet(this.redis.sadd(serverKey(this.server), id));
+    }
+    return { server, record: JSON.parse(rec) as SessionRecord, held };
+  }
+
+  /** An app server died: its sessions' state expires with the grace period. */
+  async expireServer(server: string): Promise<number> {
+    const ids = await this.redis.smembers(serverKey(server));
+    for (const id of ids) this.#quiet(this.redis.pexpire(key(id), this.graceMs));
+    await this.redis.del(serverKey(server));
+    return ids.length;
+  }
+}
+
+interface MemoryEntry {
+  hash: string;
+  server: string;
+  record: SessionRecord;
+  held: string[];
+  expires: number;
+}
+
+/** The same store in memory, shared by app servers of one process (tests, embedding). */
+export class MemorySessionStore implements SessionStore {
+  readonly failures = 0;
+  static shared(): Map<string, MemoryEntry> {
+    return new Map();
+  }
+
+  constructor(
+    private readonly entries: Map<string, MemoryEntry>,
+    private readonly server: string,
+    private readonly graceMs: number,
+  ) {}
+
+  #get(id: string): MemoryEntry | undefined {
+    const e = this.entries.get(id);
+    if (e && e.expires <= Date.now()) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return e;
+  }
+
+  create(id: string, secretHash: string): void {
+    this.entries.set(id, {
+      hash: secretHash,
+      server: this.server,
+      record: { state: 'idle' },
+      held: [],
+      expires: Infinity,
+    });
+  }
+  update(id: string, record: SessionRecord): void {
+    const e = this.#get(id);
+    if (e) e.record = record;
+  }
+  away(id: string): void {
+    const e = this.#get(id);
+    if (e) e.expires = Date.now() + this.graceMs;
+  }
+  remove(id: string): void {
+    this.entries.delete(id);
+  }
+  hold(id: string, message: string): void {
+    this.#get(id)?.held.push(message);
+  }
+  claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
+    const e = this.#get(id);
+    if (!e || e.hash !== secretHash) return Promise.resolve(null);
+    const claimed: Claimed = { server: e.server, record: e.record, held: e.held };
+    Object.assign(e, { hash: newHash, server: this.server, held: [], expires: Infinity });
+    return Promise.resolve(claimed);
+  }
+  expireServer(server: string): Promise<number> {
+    let n = 0;
+    for (const e of this.entries.values()) {
+      if (e.server === server && e.expires === Infinity) {
+        e.expires = Date.now() + this.graceMs;
+        n++;
+      }
+    }
+    return Promise.resolve(n);
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * The Hub's side of a scaled deployment: what crosses app servers (chat ops to
+ * a partner's app server, seeks to matchmaker shards), the resume state in
+ * Redis, and what to do when another app server dies.
+ */
+import type { Logger } from 'pino';
+import { ClusterLink } from '../cluster/link.js';
+import { shardOf, type AppOp, type MatchOp, type SeekerWire } from '../cluster/ops.js';
+import type { SessionRecord, SessionStore } from '../cluster/session-store.js';
+import type { Seeker } from '../matchmaker/matchmaker.js';
+import type { Bus } from '../bus/bus.js';
+import type { PartnerLeftReason, ServerMessage } from '../protocol/index.js';
+import { DeadlineQueue } from '../util/deadline-queue.js';
+import type { Connection } from './connection.js';
+import { hashSecret, newId } from '../util/ids.js';
+import type { Hub } from './hub.js';
+import { Chat, RemotePeer, Session } from './session.js';
+
+export interface RemoteOptions {
+  bus: Bus;
+  store: SessionStore;
+  shards: number;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  coalesce: boolean;
+  logger: Logger;
+}
+
+export class Remote {
+  readonly link: ClusterLink;
+  readonly #store: SessionStore;
+  readonly #log: Logger;
+  /** Local sessions whose partner's app server died: the chat ends when the grace period does. */
+  readonly #graceQueue: DeadlineQueue<Session>;
+  /** Ops for sessions this server no longer holds (lost in a race with a move). */
+  stale = 0;
+
+  constructor(
+    private readonly hub: Hub,
+    options: RemoteOptions,
+  ) {
+    this.#store = options.store;
+    this.#log = options.logger;
+    this.link = new ClusterLink(
+      options.bus,
+      {
+        serverId: hub.serverId,
+        shards: options.shards,
+        heartbeatMs: options.heartbeatMs,
+        deadAfterMs: options.deadAfterMs,
+        coalesce: options.coalesce,
+        logger: options.logger,
+      },
+      {
+        onOp: (op) => this.#onOp(op),
+        onServerDown: (server) => this.#serverDown(server),
+        onUndelivered: (server, ops) => this.#undelivered(server, ops),
+        onBusUp: () => this.#busUp(),
+      },
+    );
+    this.#graceQueue = new DeadlineQueue(hub.options.resumeGraceMs, (s) => this.#graceEnded(s));
+    this.shards = options.shards;
+  }
+
+  readonly shards: number;
+
+  async start(): Promise<void> {
+    await this.link.start();
+  }
+
+  async close(): Promise<void> {
+    this.#graceQueue.close();
+    await this.link.close();
+  }
+
+  // ---- called by the Hub ---------------------------------------------------
+
+  created(s: Session): void {
+    this.#store.create(s.id, s.secretHash);
+  }
+
+  saved(s: Session): void {
+    this.#store.update(s.id, recordOf(s, this.hub.serverId));
+  }
+
+  removed(s: Session): void {
+    this.#store.remove(s.id);
+  }
+
+  away(s: Session): void {
+    this.#store.update(s.id, recordOf(s, this.hub.serverId));
+    this.#store.away(s.id);
+  }
+
+  hold(s: Session, message: ServerMessage): void {
+    this.#store.hold(s.id, JSON.stringify(message));
+  }
+
+  seek(seeker: Seeker): void {
+    this.link.seek(toWire(seeker));
+  }
+
+  cancel(session: string, track: string): void {
+    this.link.cancel(session, track);
+  }
+
+  typing(peer: RemotePeer, chat: string): void {
+    this.link.toServer(peer.server, { op: 'typing', to: peer.id, chat });
+  }
+
+  msg(peer: RemotePeer, chat: string, text: string, ts: number): void {
+    if (peer.graceEntry) this.#store.hold(peer.id, JSON.stringify({ type: 'msg', chat, text, ts }));
+    else this.link.toServer(peer.server, { op: 'msg', to: peer.id, chat, text, ts });
+  }
+
+  left(peer: RemotePeer, chat: string, from: string, reason: PartnerLeftReason): void {
+    if (peer.graceEntry) this.#store.hold(peer.id, JSON.stringify({ type: 'partner_left', chat, reason }));
+    else this.link.toServer(peer.server, { op: 'left', to: peer.id, chat, from, reason });
+  }
+
+  announceAway(peer: RemotePeer, chat: string): void {
+    this.link.toServer(peer.server, { op: 'away', to: peer.id, chat });
+  }
+
+  back(peer: RemotePeer, chat: string, from: string): void {
+    void from;
+    this.link.toServer(peer.server, { op: 'back', to: peer.id, chat, server: this.hub.serverId });
+  }
+
+  forget(peer: RemotePeer): void {
+    this.#graceQueue.cancel(peer.graceEntry);
+    peer.graceEntry = null;
+  }
+
+  /** A resume, always through the store: it holds the secret and what was held. */
+  resume(conn: Connection, fresh: Session, id: string, secretHash: string): void {
+    conn.deferred = [];
+    const secret = newId(18);
+    this.#store
+      .claim(id, secretHash, hashSecret(secret))
+      .catch((err: Error) => {
+        this.#log.warn({ err: err.message }, 'resume state unavailable');
+        return null;
+      })
+      .then((claimed) => {
+        if (!conn.open) return;
+        if (!claimed) this.hub.resumeFailed(conn, 'the resume token is wrong, spent or expired');
+        else this.#resumed(conn, fresh, id, secret, claimed.server, claimed.record, claimed.held);
+        const deferred = conn.deferred ?? [];
+        conn.deferred = null;
+        for (const m of deferred) this.hub.onMessage(conn, m);
+      })
+      .catch((err: Error) => this.#log.error({ err }, 'resume failed'));
+  }
+
+  #resumed(
+    conn: Connection,
+    fresh: Session,
+    id: string,
+    secret: string,
+    server: string,
+    record: SessionRecord,
+    held: string[],
+  ): void {
+    const me = this.hub.serverId;
+    const local = this.hub.sessions.get(id);
+    if (server === me && local && !local.ended) {
+      this.hub.resumeLocal(conn, fresh, local, held, secret);
+      return;
+    }
+    if (server !== me) this.link.toServer(server, { op: 'takeover', to: id });
+    const s = new Session(id, conn, hashSecret(secret));
+    if (record.recent?.length) s.recent = new Map(record.recent);
+    let counted = false;
+    let announce = true;
+    if (
+      record.state === 'chatting' &&
+      record.chat &&
+      record.partner &&
+      record.partnerServer &&
+      record.track
+    ) {
+      const partner = record.partnerServer === me ? this.hub.sessions.get(record.partner) : undefined;
+      if (partner?.chat?.id === record.chat) {
+        // Both members now on this app server: one local chat.
+        const peer = partner.chat.other(partner);
+        announce = peer instanceof RemotePeer && peer.away;
+        if (peer instanceof RemotePeer) this.forget(peer);
+        const chat = new Chat(record.chat, record.track, partner, s);
+        partner.chat = chat;
+        s.chat = chat;
+        counted = true;
+      } else if (!partner) {
+        this.link.watch(record.partnerServer);
+        s.chat = new Chat(record.chat, record.track, s, new RemotePeer(record.partner, record.partnerServer));
+      }
+      if (s.chat) s.state = 'chatting';
+    }
+    this.hub.adopt(conn, fresh, s, held, secret, counted);
+    this.saved(s);
+    if (s.chat && announce) this.hub.partnerBack(s);
+  }
+
+  // ---- ops from the bus ----------------------------------------------------
+
+  #member(to: string, chat: string): { s: Session; peer: RemotePeer | Session } | undefined {
+    const s = this.hub.sessions.get(to);
+    if (!s || s.chat?.id !== chat) {
+      this.stale++;
+      return undefined;
+    }
+    return { s, peer: s.chat.other(s) };
+  }
+
+  #onOp(op: AppOp): void {
+    switch (op.op) {
+      case 'match':
+        return this.#match(op);
+      case 'timeout':
+        return this.hub.searchTimedOut(op.session, op.seq, op.track);
+      case 'collect':
+        for (const s of this.hub.sessions.values()) {
+          if (s.state === 'searching' && shardOf(s.track!, op.shards) === op.shard) this.hub.seek(s);
+        }
+        return;
+      case 'msg': {
+        const m = this.#member(op.to, op.chat);
+        if (m) this.hub.deliver(m.s, { type: 'msg', chat: op.chat, text: op.text, ts: op.ts });
+        return;
+      }
+      case 'typing': {
+        const m = this.#member(op.to, op.chat);
+        m?.s.conn?.send({ type: 'typing' });
+        return;
+      }
+      case 'left': {
+        const m = this.#member(op.to, op.chat);
+        if (m) this.hub.chatEnded(m.s, op.from, op.reason);
+        return;
+      }
+      case 'away': {
+        const m = this.#member(op.to, op.chat);
+        if (m && m.peer instanceof RemotePeer && !m.peer.away) {
+          m.peer.away = true;
+          m.peer.held = 0;
+          this.hub.deliver(m.s, { type: 'partner_away', chat: op.chat });
+        }
+        return;
+      }
+      case 'back': {
+        const m = this.#member(op.to, op.chat);
+        if (m && m.peer instanceof RemotePeer) {
+          m.peer.server = op.server;
+          this.link.watch(op.server);
+          this.forget(m.peer);
+          if (m.peer.away) {
+            m.peer.away = false;
+            m.peer.held = 0;
+            this.hub.deliver(m.s, { type: 'partner_back', chat: op.chat });
+          }
+        }
+        return;
+      }
+      case 'takeover': {
+        const s = this.hub.sessions.get(op.to);
+        if (s) this.hub.release(s);
+        return;
+      }
+    }
+  }
+
+  #match(op: MatchOp): void {
+    const me = this.hub.serverId;
+    const { waiting: w, arriving: r } = op;
+    const a = w.server === me ? this.hub.currentSearch(w.session, w.seq) : undefined;
+    const b = r.server === me ? this.hub.currentSearch(r.session, r.seq) : undefined;
+    if (w.server === me && r.server === me) {
+      if (a && b) this.hub.startChat(op.chat, w.track, a, b);
+      else for (const live of [a, b]) if (live) this.hub.seek(live);
+      return;
+    }
+    const [mine, live, other] = w.server === me ? [w, a, r] : [r, b, w];
+    if (live) {
+      this.link.watch(other.server);
+      this.hub.startChat(
+        op.chat,
+        mine.track,
+        live,
+        new RemotePeer(other.session, other.server),
+        other.name ?? undefined,
+      );
+    } else
+      this.link.toServer(other.server, {
+        op: 'left',
+        to: other.session,
+        chat: op.chat,
+        from: mine.session,
+        reason: 'disconnected',
+      });
+  }
+
+  // ---- failures --------------------------------------------------------------
+
+  #serverDown(server: string): void {
+    let partners = 0;
+    for (const s of this.hub.sessions.values()) {
+      const peer = s.chat?.other(s);
+      if (!(peer instanceof RemotePeer) || peer.server !== server) continue;
+      partners++;
+      if (!peer.away) {
+        peer.away = true;
+        peer.held = 0;
+        this.hub.deliver(s, { type: 'partner_away', chat: s.chat!.id });
+      }
+      peer.graceEntry ??= this.#graceQueue.add(s);
+    }
+    this.#log.warn({ server, partners }, 'app server down: its chats are held for resume');
+    this.#store.expireServer(server).catch(() => {});
+  }
+
+  #graceEnded(s: Session): void {
+    const peer = s.chat?.other(s);
+    if (peer instanceof RemotePeer && peer.away && peer.graceEntry) {
+      peer.graceEntry = null;
+      this.hub.chatEnded(s, peer.id, 'disconnected');
+    }
+  }
+
+  #undelivered(server: string, ops: AppOp[]): void {
+    // Nobody listens on that app server's channel: it is gone. Keep what its sessions were sent.
+    for (const op of ops) {
+      if (op.op === 'msg')
+        this.#store.hold(op.to, JSON.stringify({ type: 'msg', chat: op.chat, text: op.text, ts: op.ts }));
+    }
+    if (!this.link.isAlive(server)) this.#serverDown(server);
+  }
+
+  #busUp(): void {
+    // Seeks may have been lost while the bus was down: send every search again.
+    let n = 0;
+    for (const s of this.hub.sessions.values()) {
+      if (s.state === 'searching') {
+        this.hub.seek(s);
+        n++;
+      }
+    }
+    this.#log.info({ searches: n }, 'bus back: searches sent again');
+  }
+}
+
+function recordOf(s: Session, me: string): SessionRecord {
+  const recent = s.recent ? [...s.recent] : undefined;
+  const peer = s.chat?.other(s);
+  if (!s.chat || !peer) return { state: 'idle', recent };
+  return {
+    state: 'chatting',
+    chat: s.chat.id,
+    track: s.chat.track,
+    partner: peer.id,
+    partnerServer: peer instanceof RemotePeer ? peer.server : me,
+    recent,
+  };
+}
+
+function toWire(seeker: Seeker): SeekerWire {
+  return { ...seeker, avoid: seeker.avoid ? [...seeker.avoid] : undefined };
+}

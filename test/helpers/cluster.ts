@@ -1,0 +1,126 @@
+/**
+ * A scaled deployment inside the test process: N app servers and K matchmaker
+ * shards joined by a bus — in memory, or real Redis (standalone or cluster).
+ */
+import type { TestContext } from 'node:test';
+import { pino } from 'pino';
+import type { Bus } from '../../src/bus/bus.js';
+import { MemoryBusNetwork } from '../../src/bus/memory-bus.js';
+import { RedisBus } from '../../src/bus/redis-bus.js';
+import { MemorySessionStore, RedisSessionStore, type SessionStore } from '../../src/cluster/session-store.js';
+import { startMatchmaker, type MatchmakerHandle } from '../../src/matchmaker/service.js';
+import { startServer, type ServerHandle } from '../../src/server/app-server.js';
+import type { ServerConfig } from '../../src/server/config.js';
+import { SamesongClient } from '../../src/client/client.js';
+
+export interface ClusterSpec {
+  apps: number;
+  shards?: number;
+  /** Redis URL (with `cluster: true` for Redis Cluster); memory bus when absent. */
+  redis?: string;
+  cluster?: boolean;
+  config?: Partial<ServerConfig>;
+  coalesce?: boolean;
+  heartbeatMs?: number;
+  deadAfterMs?: number;
+}
+
+export interface TestCluster {
+  apps: ServerHandle[];
+  matchmakers: MatchmakerHandle[];
+  connect(app: number): Promise<SamesongClient>;
+  /** Starts another app server (or restarts one with the same id). */
+  addApp(id?: string): Promise<ServerHandle>;
+  /** Stops an app server as if it died: no goodbye, its bus goes silent. */
+  kill(app: number): Promise<void>;
+  addMatchmaker(shard: number): Promise<MatchmakerHandle>;
+}
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<TestCluster> {
+  const shards = spec.shards ?? 1;
+  const network = new MemoryBusNetwork();
+  const memoryEntries = MemorySessionStore.shared();
+  const closers: (() => Promise<unknown>)[] = [];
+  const clients: SamesongClient[] = [];
+  const grace = (spec.config?.resumeGrace ?? 15) * 1000;
+  const heartbeatMs = spec.heartbeatMs ?? 100;
+  const deadAfterMs = spec.deadAfterMs ?? 600;
+
+  const newBus = async (name: string): Promise<{ bus: Bus; redis: RedisBus | null }> => {
+    if (!spec.redis) return { bus: network.connect(), redis: null };
+    const bus = await RedisBus.connect({ url: spec.redis, cluster: spec.cluster ?? false, name });
+    return { bus, redis: bus };
+  };
+
+  const buses = new Map<ServerHandle, Bus>();
+  const apps: ServerHandle[] = [];
+  let n = 0;
+  const addApp = async (id = `app${++n}`) => {
+    const { bus, redis } = await newBus(id);
+    const store: SessionStore = redis
+      ? new RedisSessionStore(redis.redis, id, grace)
+      : new MemorySessionStore(memoryEntries, id, grace);
+    const app = await startServer(
+      { port: 0, host: '127.0.0.1', serverId: id, ...spec.config },
+      { logger, cluster: { bus, store, shards, heartbeatMs, deadAfterMs, coalesce: spec.coalesce ?? true } },
+    );
+    buses.set(app, bus);
+    closers.push(async () => {
+      await app.close();
+      await bus.close();
+    });
+    apps.push(app);
+    return app;
+  };
+
+  const matchmakers: MatchmakerHandle[] = [];
+  let m = 0;
+  const addMatchmaker = async (shard: number) => {
+    const { bus, redis } = await newBus(`mm${shard}`);
+    const handle = await startMatchmaker({
+      bus,
+      redis: redis ? redis.redis : null,
+      id: `mm${shard}-${++m}`,
+      shard,
+      shards,
+      searchTimeoutMs: (spec.config?.searchTimeout ?? 30) * 1000,
+      heartbeatMs,
+      deadAfterMs,
+      lockMs: 600,
+      logger,
+    });
+    closers.push(async () => {
+      await handle.close();
+      await bus.close();
+    });
+    matchmakers.push(handle);
+    return handle;
+  };
+
+  t.after(async () => {
+    for (const c of clients) c.ws.terminate();
+    for (const close of closers.reverse()) await close().catch(() => {});
+  });
+
+  for (let i = 0; i < shards; i++) await addMatchmaker(i);
+  for (let i = 0; i < spec.apps; i++) await addApp();
+
+  return {
+    apps,
+    matchmakers,
+    addApp,
+    addMatchmaker,
+    async connect(app: number) {
+      const c = await SamesongClient.connect(apps[app]!.url, { timeoutMs: 8000 });
+      clients.push(c);
+      return c;
+    },
+    async kill(app: number) {
+      const handle = apps[app]!;
+      await buses.get(handle)!.close();
+      await handle.close();
+    },
+  };
+}
