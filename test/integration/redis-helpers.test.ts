@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
+import { DEPLOY_DIR } from '../../src/ops/haproxy.js';
 import { startRedis, startRedisCluster } from '../helpers/redis.js';
 
 const connect = (t: import('node:test').TestContext, url: string) => {
@@ -19,6 +21,16 @@ test('startRedis runs a real redis-server that answers PING on a loopback port',
   assert.equal(await client.ping(), 'PONG');
   assert.deepEqual(await client.config('GET', 'save'), ['save', '']);
   assert.deepEqual(await client.config('GET', 'appendonly'), ['appendonly', 'no']);
+});
+
+test('deploy/redis.conf loads, with its pub/sub output buffer limits and no persistence', async (t) => {
+  const redis = await startRedis(t, { configFile: join(DEPLOY_DIR, 'redis.conf') });
+  const client = connect(t, redis.url);
+  const [, limits] = (await client.config('GET', 'client-output-buffer-limit')) as [string, string];
+  assert.match(limits, /pubsub 268435456 67108864 60/);
+  assert.deepEqual(await client.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'noeviction']);
+  assert.deepEqual(await client.config('GET', 'save'), ['save', '']);
+  assert.deepEqual(await client.config('GET', 'tcp-backlog'), ['tcp-backlog', '65535']);
 });
 
 test('restart() brings redis back empty on the same port and clients reconnect', async (t) => {
