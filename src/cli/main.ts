@@ -5,8 +5,9 @@
 import { runCommand, type Command } from './command.js';
 import { ExitCode, processIO, type CommandIO } from './io.js';
 import { serveCommand } from './serve.js';
+import { tuneCommand } from './tune.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, tuneCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

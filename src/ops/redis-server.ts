@@ -1,0 +1,205 @@
+/**
+ * Starts redis-server for real on a loopback port: one standalone server (with
+ * restart on the same port, for failure tests) or a Redis Cluster of masters
+ * joined by `redis-cli --cluster create`. Used by the test helpers and by the
+ * local launcher.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { OpsError } from './errors.js';
+import { freePort, waitForPort } from './ports.js';
+import { diedWhileStarting, findExecutable, startProcess, type ManagedProcess } from './processes.js';
+
+export const REDIS_PACKAGE = 'redis-server';
+export const REDIS_CLI_PACKAGE = 'redis-tools';
+
+export interface RedisServerOptions {
+  host?: string;
+  /** 0 or absent: a free port. */
+  port?: number;
+  /** Working directory; absent: a temporary one removed on stop(). */
+  dir?: string;
+  /** A redis.conf to load first (e.g. deploy/redis.conf); the flags below override it. */
+  configFile?: string;
+  /** Extra `--name value` arguments. */
+  args?: readonly string[];
+  startTimeoutMs?: number;
+}
+
+export interface RedisServerHandle {
+  readonly host: string;
+  readonly port: number;
+  /** redis://host:port */
+  readonly url: string;
+  readonly dir: string;
+  process(): ManagedProcess;
+  /** Stops the server (SIGTERM; no persistence, so nothing is saved). */
+  stop(): Promise<void>;
+  /** Stops the server if it runs and starts it again on the same port, empty. */
+  restart(): Promise<void>;
+  /** SIGKILL, for crash tests; restart() brings it back. */
+  kill(): Promise<void>;
+}
+
+const ATTEMPTS = 3;
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  const binary = findExecutable('redis-server', REDIS_PACKAGE);
+  const host = options.host ?? '127.0.0.1';
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'samesong-redis-')));
+  const fixedPort = options.port !== undefined && options.port !== 0;
+
+  const launch = async (port: number): Promise<ManagedProcess> => {
+    const args = [
+      ...(options.configFile ? [options.configFile] : []),
+      ...['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'],
+      ...['--daemonize', 'no', '--dir', dir, '--logfile', ''],
+      ...(options.args ?? []),
+    ];
+    const proc = startProcess(`redis-server on ${host}:${port}`, binary, args, { cwd: dir });
+    try {
+      await waitForPort(port, {
+        host,
+        timeoutMs: options.startTimeoutMs ?? 15_000,
+        what: 'redis-server',
+        failed: () => diedWhileStarting(proc),
+      });
+    } catch (err) {
+      await proc.kill();
+      throw err;
+    }
+    return proc;
+  };
+
+  let port = fixedPort ? options.port! : 0;
+  let proc: ManagedProcess | null = null;
+  for (let attempt = 1; proc === null; attempt++) {
+    if (!fixedPort) port = await freePort(host);
+    try {
+      proc = await launch(port);
+    } catch (err) {
+      // another process took the free port between the check and the bind: try another
+      const taken = err instanceof OpsError && /Address already in use/i.test(err.message);
+      if (!taken || fixedPort || attempt >= ATTEMPTS) {
+        if (ownsDir) await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+
+  let current: ManagedProcess = proc;
+  let stopped = false;
+  return {
+    host,
+    port,
+    url: `redis://${host}:${port}`,
+    dir,
+    process: () => current,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await current.stop();
+      if (ownsDir) await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await current.stop();
+      current = await launch(port);
+    },
+    async kill() {
+      await current.kill();
+    },
+  };
+}
+
+export interface RedisClusterOptions {
+  masters?: number;
+  host?: string;
+  startTimeoutMs?: number;
+}
+
+export interface RedisClusterHandle {
+  readonly nodes: readonly RedisServerHandle[];
+  /** Seed addresses for a cluster client. */
+  readonly startupNodes: readonly { host: string; port: number }[];
+  /** redis://host:port of every node. */
+  readonly urls: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** Starts `masters` cluster-enabled servers (no replicas), joins them and waits for cluster_state:ok. */
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
+  const masters = options.masters ?? 3;
+  if (!Number.isInteger(masters) || masters < 3) {
+    throw new OpsError('bad_options', `a Redis Cluster needs at least 3 masters, not ${masters}`);
+  }
+  const cli = findExecutable('redis-cli', REDIS_CLI_PACKAGE);
+  const host = options.host ?? '127.0.0.1';
+  const nodes: RedisServerHandle[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const busPort = await freePort(host);
+      nodes.push(
+        await startRedisServer({
+          host,
+          startTimeoutMs: options.startTimeoutMs,
+          args: [
+            ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+            ...['--cluster-node-timeout', '5000', '--cluster-port', String(busPort)],
+          ],
+        }),
+      );
+    }
+    const addresses = nodes.map((n) => `${host}:${n.port}`);
+    try {
+      await promisify(execFile)(
+        cli,
+        ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+        { timeout: options.startTimeoutMs ?? 30_000 },
+      );
+    } catch (err) {
+      const e = err as Error & { stdout?: string; stderr?: string };
+      throw new OpsError(
+        'cluster_failed',
+        `redis-cli --cluster create failed: ${e.stderr || e.stdout || e.message}`,
+      );
+    }
+    await Promise.all(nodes.map((n) => waitForClusterOk(n, options.startTimeoutMs ?? 30_000)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    nodes,
+    startupNodes: nodes.map((n) => ({ host: n.host, port: n.port })),
+    urls: nodes.map((n) => n.url),
+    stop,
+  };
+}
+
+async function waitForClusterOk(node: RedisServerHandle, timeoutMs: number): Promise<void> {
+  const redis = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {
+    /* retried below */
+  });
+  try {
+    await redis.connect();
+    const deadline = Date.now() + timeoutMs;
+    let info = '';
+    while (Date.now() < deadline) {
+      info = String(await redis.call('CLUSTER', 'INFO'));
+      if (/^cluster_state:ok/m.test(info)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new OpsError('cluster_failed', `cluster node ${node.url} is not ok:\n${info}`);
+  } finally {
+    redis.disconnect();
+  }
+}
