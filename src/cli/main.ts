@@ -4,10 +4,19 @@
  */
 import { runCommand, type Command } from './command.js';
 import { ExitCode, processIO, type CommandIO } from './io.js';
+import { appCommand } from './app.js';
+import { matchmakerCommand } from './matchmaker.js';
 import { serveCommand } from './serve.js';
+import { upCommand } from './up.js';
 import { tuneCommand } from './tune.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, tuneCommand];
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  appCommand,
+  matchmakerCommand,
+  upCommand,
+  tuneCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,0 +1,77 @@
+/** `samesong app`: one app server of a scaled deployment, joined to the others through Redis. */
+import { pino } from 'pino';
+import { RedisBus } from '../bus/redis-bus.js';
+import { APP_OPTIONS } from '../cluster/config.js';
+import { RedisSessionStore } from '../cluster/session-store.js';
+import { startServer } from '../server/app-server.js';
+import { toServerConfig } from '../server/config.js';
+import { newId } from '../util/ids.js';
+import type { Command } from './command.js';
+import { ExitCode } from './io.js';
+
+export const appCommand: Command = {
+  name: 'app',
+  summary: 'run one app server of a scaled deployment (needs Redis and matchmakers)',
+  options: APP_OPTIONS,
+  help: {
+    usage: 'samesong app --redis URL [--cluster] [--id NAME] [--shards K] [--port N] [options]',
+    summary: 'Runs an app server that holds client connections and routes chats over Redis.',
+    details:
+      'Start `samesong matchmaker` for each of the K shards and any number of app servers with the\n' +
+      'same --redis and --shards; put HAProxy (deploy/haproxy.cfg) or a list of URLs in front.\n' +
+      'Partners may sit on different app servers; a session resumes on any of them.',
+  },
+  async run(args, io) {
+    const v = args.values;
+    const redis = v.redis as string | undefined;
+    if (!redis) {
+      io.stderr.write(
+        "samesong app: --redis URL is required (e.g. --redis redis://127.0.0.1:6379)\nRun 'samesong app --help' for the options.\n",
+      );
+      return ExitCode.usage;
+    }
+    const id = (v.id as string) || `app-${newId(3)}`;
+    const config = toServerConfig({ ...v, 'server-id': id });
+    const logger = pino({ level: config.logLevel, base: { server: id } });
+    let bus: RedisBus;
+    try {
+      bus = await RedisBus.connect({ url: redis, cluster: v.cluster as boolean, name: id });
+    } catch (err) {
+      io.stderr.write(`samesong app: ${(err as Error).message}\n`);
+      return ExitCode.failure;
+    }
+    const store = new RedisSessionStore(bus.redis, id, config.resumeGrace * 1000);
+    let server;
+    try {
+      server = await startServer(config, {
+        logger,
+        cluster: {
+          bus,
+          store,
+          shards: v.shards as number,
+          heartbeatMs: (v.heartbeat as number) * 1000,
+          deadAfterMs: (v['dead-after'] as number) * 1000,
+          coalesce: v.coalesce as boolean,
+        },
+      });
+    } catch (err) {
+      await bus.close();
+      io.stderr.write(
+        `samesong app: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`,
+      );
+      return ExitCode.failure;
+    }
+    io.stdout.write(
+      `samesong app ${id} listening on ${server.url} (Redis ${redis}, ${String(v.shards)} shard(s))\n`,
+    );
+    await new Promise<void>((resolve) => {
+      io.onStop(
+        () => void server.drain().then(resolve, resolve),
+        () => void server.close().then(resolve, resolve),
+      );
+    });
+    await bus.close();
+    io.stdout.write(`samesong app ${id}: stopped\n`);
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,168 @@
+/**
+ * The whole scaled system on one machine, for real: redis-server, K
+ * matchmakers, N app servers (child processes of this one) and HAProxy in
+ * front. Used by `samesong up`, the benchmarks and the integration tests.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OpsError } from './errors.js';
+import { startHaproxy, type HaproxyHandle } from './haproxy.js';
+import { freePort, waitForPort } from './ports.js';
+import { diedWhileStarting, startProcess, type ManagedProcess } from './processes.js';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/samesong.js');
+
+export interface LocalDeploymentOptions {
+  apps: number;
+  matchmakers: number;
+  /** HAProxy's port (0: a free one); null: no HAProxy. */
+  port: number | null;
+  host?: string;
+  /** An existing Redis instead of starting one. */
+  redisUrl?: string;
+  /** Extra flags for every app server (e.g. --resume-grace 2). */
+  appArgs?: readonly string[];
+  /** Extra flags for every matchmaker. */
+  matchmakerArgs?: readonly string[];
+  /** Progress lines. */
+  onProgress?: (line: string) => void;
+}
+
+export interface AppProcess {
+  readonly id: string;
+  readonly url: string;
+  readonly port: number;
+  process: ManagedProcess;
+}
+
+export interface LocalDeployment {
+  readonly redis: RedisServerHandle | null;
+  readonly redisUrl: string;
+  readonly apps: AppProcess[];
+  readonly matchmakers: ManagedProcess[];
+  readonly haproxy: HaproxyHandle | null;
+  /** HAProxy's URL, or the first app server's when there is no HAProxy. */
+  readonly url: string;
+  /** Starts (or restarts, with the same id and port) app server `index`. */
+  startApp(index: number): Promise<AppProcess>;
+  /** Starts one more matchmaker for a shard (a standby when one leads). */
+  startMatchmaker(shard: number): Promise<ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<LocalDeployment> {
+  const host = o.host ?? '127.0.0.1';
+  const progress = o.onProgress ?? (() => {});
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    started.length = 0;
+  };
+  try {
+    let redis: RedisServerHandle | null = null;
+    let redisUrl = o.redisUrl;
+    if (!redisUrl) {
+      redis = await startRedisServer({ host });
+      started.push(redis);
+      redisUrl = redis.url;
+      progress(`redis-server on ${redisUrl}`);
+    }
+    const shards = String(o.matchmakers);
+    const node = process.execPath;
+
+    const matchmakers: ManagedProcess[] = [];
+    const startMatchmaker = async (shard: number) => {
+      const args = [
+        BIN,
+        'matchmaker',
+        '--redis',
+        redisUrl,
+        '--shard',
+        `${shard}/${shards}`,
+        ...(o.matchmakerArgs ?? []),
+      ];
+      const proc = startProcess(`matchmaker ${shard}/${shards}`, node, args);
+      started.push(proc);
+      matchmakers.push(proc);
+      await waitForOutput(proc, /serving shard/);
+      return proc;
+    };
+    for (let i = 0; i < o.matchmakers; i++) await startMatchmaker(i);
+    progress(`${o.matchmakers} matchmaker(s)`);
+
+    const apps: AppProcess[] = [];
+    const startApp = async (index: number) => {
+      const id = `app${index + 1}`;
+      const port = apps[index]?.port ?? (await freePort(host));
+      const args = [
+        BIN,
+        'app',
+        '--redis',
+        redisUrl,
+        '--id',
+        id,
+        '--shards',
+        shards,
+        '--host',
+        host,
+        '--port',
+        String(port),
+        ...(o.appArgs ?? []),
+      ];
+      const proc = startProcess(`app server ${id}`, node, args);
+      started.push(proc);
+      await waitForPort(port, {
+        host,
+        timeoutMs: 20_000,
+        what: `app server ${id}`,
+        failed: () => diedWhileStarting(proc),
+      });
+      const app = { id, port, url: `http://${host}:${port}`, process: proc };
+      apps[index] = app;
+      return app;
+    };
+    for (let i = 0; i < o.apps; i++) await startApp(i);
+    progress(`${o.apps} app server(s): ${apps.map((a) => a.url).join(' ')}`);
+
+    let haproxy: HaproxyHandle | null = null;
+    if (o.port !== null) {
+      haproxy = await startHaproxy({
+        host,
+        port: o.port,
+        backends: apps.map((a) => a.url),
+        names: apps.map((a) => a.id),
+      });
+      started.push(haproxy);
+      progress(`haproxy on ${haproxy.url} (stats ${haproxy.statsUrl})`);
+    }
+    return {
+      redis,
+      redisUrl,
+      apps,
+      matchmakers,
+      haproxy,
+      url: haproxy?.url ?? apps[0]!.url,
+      startApp,
+      startMatchmaker,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function waitForOutput(proc: ManagedProcess, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(proc.output())) {
+    const died = diedWhileStarting(proc);
+    if (died) throw died;
+    if (Date.now() > deadline)
+      throw new OpsError(
+        'start_failed',
+        `${proc.name} did not start within ${timeoutMs} ms:\n${proc.output()}`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
