@@ -1,6 +1,7 @@
 /** `samesong serve`: the whole service in one process (app server, matchmaker, in-memory bus). */
 import { startServer } from '../server/app-server.js';
 import { SERVE_OPTIONS, toServerConfig } from '../server/config.js';
+import { TlsConfigError } from '../server/tls.js';
 import type { Command } from './command.js';
 import { ExitCode } from './io.js';
 
@@ -22,6 +23,10 @@ export const serveCommand: Command = {
     try {
       server = await startServer(config);
     } catch (err) {
+      if (err instanceof TlsConfigError) {
+        io.stderr.write(`samesong serve: ${err.message}\n`);
+        return ExitCode.failure;
+      }
       const e = err as NodeJS.ErrnoException;
       const hint =
         e.code === 'EADDRINUSE'

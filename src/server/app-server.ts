@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -18,11 +19,12 @@ import { Remote } from './remote.js';
 import { createRequestHandler, type StatsSnapshot } from './routes.js';
 import type { Bus } from '../bus/bus.js';
 import type { SessionStore } from '../cluster/session-store.js';
+import { loadTls } from './tls.js';
 
 export interface ServerHandle {
   readonly config: ServerConfig;
   readonly port: number;
-  /** http://host:port */
+  /** http://host:port (https:// with --tls-cert) */
   readonly url: string;
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
@@ -59,6 +61,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<ServerHandle> {
   const config = serverConfig(overrides);
+  const tls = loadTls(config);
   const serverId = config.serverId || `app-${randomBytes(3).toString('hex')}`;
   const log = options.logger ?? pino({ level: config.logLevel, base: { server: serverId } });
   let draining = false;
@@ -140,14 +143,13 @@ export async function startServer(
   });
   const limits = { rate: config.rate, burst: config.burst, sendBufferLimit: config.sendBufferLimit };
 
-  const http: Server = createServer(
-    createRequestHandler({
-      ready: () => !draining && !full(),
-      stats,
-      metrics: () => metrics.registry.metrics(),
-      metricsContentType: metrics.registry.contentType,
-    }),
-  );
+  const handler = createRequestHandler({
+    ready: () => !draining && !full(),
+    stats,
+    metrics: () => metrics.registry.metrics(),
+    metricsContentType: metrics.registry.contentType,
+  });
+  const http: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   http.keepAliveTimeout = 5000;
 
   // Refusals are counted always and logged at most once per interval.
@@ -212,7 +214,7 @@ export async function startServer(
   });
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   log.info({ url, maxConnections }, 'listening');
 
   const shutdown = async () => {

@@ -120,6 +120,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'on SIGTERM, spread reconnects over this window and exit by its end',
   },
   {
+    name: 'tls-cert',
+    type: 'string',
+    default: '',
+    env: env('TLS_CERT'),
+    arg: 'FILE',
+    help: 'PEM certificate (chain): serve https:// and wss:// (needs --tls-key)',
+  },
+  {
+    name: 'tls-key',
+    type: 'string',
+    default: '',
+    env: env('TLS_KEY'),
+    arg: 'FILE',
+    help: 'PEM private key of --tls-cert',
+  },
+  {
     name: 'log-level',
     type: 'string',
     default: 'info',
@@ -143,6 +159,9 @@ export interface ServerConfig {
   burst: number;
   sendBufferLimit: number;
   drainTimeout: number;
+  /** PEM files; both empty: plain http/ws. */
+  tlsCert: string;
+  tlsKey: string;
   logLevel: string;
 }
 
