@@ -142,6 +142,9 @@ export async function startServer(
     clientTracking: false,
   });
   const limits = { rate: config.rate, burst: config.burst, sendBufferLimit: config.sendBufferLimit };
+  // Every WebSocket until its socket closes, including those the hub has let go of while their
+  // closing handshake runs (misbehaviour, takeover, full), so that shutdown ends them all.
+  const sockets = new Set<WebSocket>();
 
   const handler = createRequestHandler({
     ready: () => !draining && !full(),
@@ -178,6 +181,8 @@ export async function startServer(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      sockets.add(ws);
+      ws.once('close', () => sockets.delete(ws));
       if (full()) {
         refuse('full');
         metrics.closes.inc({ code: String(CloseCode.tryAgainLater) });
@@ -222,7 +227,7 @@ export async function startServer(
     closed = true;
     clearInterval(pingTimer);
     clearInterval(rateTimer);
-    for (const conn of hub.connections) conn.ws.terminate();
+    for (const ws of sockets) ws.terminate();
     hub.close();
     await remote?.close();
     await new Promise<void>((resolve) => {

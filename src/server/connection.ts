@@ -42,7 +42,10 @@ export class Connection {
   #lossMode: LossMode | 'none' | null = null;
   #bucket: TokenBucket;
   #errors: WindowCounter | null = null;
+  /** The socket has closed. */
   #closed = false;
+  /** The owner has been told of the loss (at most once). */
+  #reported = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -55,9 +58,13 @@ export class Connection {
     ws.on('pong', () => {
       this.alive = true;
     });
-    ws.on('error', () => {
-      // ws closes the connection itself with the matching code (1002, 1007, 1009).
-      this.#lossMode ??= 'end';
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes the connection itself with the matching code (1002, 1007, 1009) and
+      // reads no further frames: the session ends at once, as for any misbehaviour.
+      if (this.#lossMode !== null) return;
+      this.#lossMode = 'end';
+      this.metrics.closes.inc({ code: String(wsErrorCloseCode(err.code)) });
+      this.#report();
     });
     ws.on('close', (code) => this.#onClose(code));
   }
@@ -74,6 +81,7 @@ export class Connection {
   sendRaw(text: string): void {
     if (this.#closed || this.ws.readyState !== 1) return;
     this.ws.send(text);
+    this.metrics.messagesOut.inc();
     if (this.ws.bufferedAmount > this.limits.sendBufferLimit) {
       this.metrics.slowReaders.inc();
       this.#lossMode ??= 'hold';
@@ -90,13 +98,17 @@ export class Connection {
     }
   }
 
-  /** Closes with a code; misbehaviour codes end the session, 1012 holds it, 4001 leaves it alone. */
+  /**
+   * Closes with a code; misbehaviour codes end the session at once (without
+   * waiting for the closing handshake), 1012 holds it, 4001 leaves it alone.
+   */
   close(code: number, reason: string): void {
-    if (this.#closed) return;
-    this.#lossMode ??=
+    if (this.#closed || this.#lossMode !== null) return;
+    this.#lossMode =
       code === CloseCode.serviceRestart ? 'hold' : code === CloseCode.takenOver ? 'none' : 'end';
     this.metrics.closes.inc({ code: String(code) });
     this.ws.close(code, reason);
+    if (this.#lossMode === 'end') this.#report();
   }
 
   /** Drops the connection without a close frame (silent peer). */
@@ -117,7 +129,8 @@ export class Connection {
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
-    if (this.#closed) return;
+    // ws still emits frames that arrive after the server sent its close frame: ignore them.
+    if (this.#closed || this.#lossMode !== null || this.ws.readyState !== 1) return;
     this.alive = true;
     this.metrics.messagesIn.inc();
     if (isBinary) {
@@ -145,14 +158,33 @@ export class Connection {
   #onClose(code: number): void {
     if (this.#closed) return;
     this.#closed = true;
-    let mode = this.#lossMode;
-    if (mode === null) {
-      mode =
-        code === CloseCode.normal || code === CloseCode.goingAway || code === CloseCode.noStatus
-          ? 'end'
-          : 'hold';
-    }
+    this.#lossMode ??=
+      code === CloseCode.normal || code === CloseCode.goingAway || code === CloseCode.noStatus
+        ? 'end'
+        : 'hold';
+    this.#report();
+  }
+
+  #report(): void {
+    const mode = this.#lossMode;
+    if (this.#reported || mode === null) return;
+    this.#reported = true;
     if (mode !== 'none') this.owner.onClose(this, mode);
+  }
+}
+
+/** The close code ws sends for a receiver error (see ws/lib/receiver.js). */
+function wsErrorCloseCode(code: string | undefined): number {
+  switch (code) {
+    case 'WS_ERR_INVALID_UTF8':
+      return CloseCode.invalidPayload;
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return CloseCode.messageTooBig;
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return CloseCode.policyViolation;
+    default:
+      return CloseCode.protocolError;
   }
 }
 

@@ -16,6 +16,7 @@ export interface Gauges {
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly messagesIn: Counter;
+  readonly messagesOut: Counter;
   readonly chatMessages: Counter;
   readonly errors: Counter<'code'>;
   readonly closes: Counter<'code'>;
@@ -48,6 +49,11 @@ export class ServerMetrics {
     this.messagesIn = new Counter({
       name: 'samesong_client_messages_total',
       help: 'Client messages received',
+      registers,
+    });
+    this.messagesOut = new Counter({
+      name: 'samesong_server_messages_total',
+      help: 'Server messages sent to clients',
       registers,
     });
     this.chatMessages = new Counter({

@@ -79,7 +79,10 @@ function serveFile(res: ServerResponse, file: string, head: boolean): void {
     res.end();
     return;
   }
-  createReadStream(full).pipe(res);
+  // A read can fail (EMFILE at the open-file limit): end the response, never crash.
+  createReadStream(full)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -72,9 +72,10 @@ export class DeadlineQueue<T> {
     this.#timer = null;
     this.#timerAt = Infinity;
     const now = this.now();
-    const entries = this.#entries;
-    while (this.#head < entries.length) {
-      const entry = entries[this.#head]!;
+    // onExpire may add and cancel entries (a cancel that empties the queue resets
+    // #entries), so the array is read afresh on every step.
+    while (this.#head < this.#entries.length) {
+      const entry = this.#entries[this.#head]!;
       if (!entry.cancelled && entry.at > now) break;
       this.#head++;
       if (entry.cancelled) continue;
@@ -83,8 +84,8 @@ export class DeadlineQueue<T> {
       this.onExpire(entry.item);
       if (this.#closed) return;
     }
-    if (this.#head > 1024 && this.#head * 2 > entries.length) {
-      this.#entries = entries.slice(this.#head);
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
     // Skip cancelled entries at the head so the timer aims at a live deadline.

@@ -1,0 +1,80 @@
+/** Spawns the real CLI (bin/samesong.js on the built dist/) and kills it after the test. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/samesong.js', import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Everything written so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+  /** Resolves with the first stdout line matching `re`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+}
+
+/** Runs `command` (argv[0] is the program) and kills it on t.after if still running. */
+export function spawnProcess(
+  t: TestContext,
+  command: string[],
+  env: Record<string, string | undefined> = {},
+): Spawned {
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const exited = once(child, 'close').then(([code, signal]) => (code ?? signal) as number | string);
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const waitFor = async (re: RegExp, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`process exited (${child.exitCode ?? child.signalCode}) before ${re}: ${err}`);
+      }
+      if (Date.now() > deadline) throw new Error(`no ${re} within ${timeoutMs} ms; stdout: ${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { child, stdout: () => out, stderr: () => err, exited, waitFor };
+}
+
+/** Runs `samesong ...args` to completion. */
+export async function runCli(
+  t: TestContext,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = spawnProcess(t, [process.execPath, BIN, ...args], env);
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** Starts `samesong serve --port 0 ...args` and resolves with its URL once it listens. */
+export async function startServeProcess(
+  t: TestContext,
+  args: string[] = [],
+  env: Record<string, string | undefined> = {},
+  wrap?: (command: string[]) => string[],
+): Promise<Spawned & { url: string }> {
+  const command = [process.execPath, BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args];
+  const p = spawnProcess(t, wrap ? wrap(command) : command, env);
+  const m = await p.waitFor(/listening on (http:\/\/\S+)/);
+  return { ...p, url: m[1]! };
+}

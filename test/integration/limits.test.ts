@@ -1,0 +1,108 @@
+/** The per-connection rate limit and the slow-reader cap. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RawWebSocket } from '../helpers/raw-ws.js';
+import { startTestServer, uniqueTrack } from '../helpers/server.js';
+
+test('defaults: a burst of 20, then each dropped message gets its own rate_limited error', async (t) => {
+  const server = await startTestServer(t);
+  const a = await server.connect();
+  for (let i = 0; i < 40; i++) a.send({ type: 'ping', id: i });
+  for (let i = 0; i < 20; i++) {
+    const m = await a.next();
+    assert.deepEqual([m.type, 'id' in m ? m.id : undefined], ['pong', i]);
+  }
+  let limited = 0;
+  for (let i = 20; i < 40; i++) {
+    const m = await a.next();
+    if (m.type === 'error') {
+      assert.deepEqual([m.code, m.id], ['rate_limited', i]);
+      limited++;
+    } else assert.deepEqual([m.type, 'id' in m ? m.id : undefined], ['pong', i]);
+  }
+  assert.ok(limited >= 1, 'some messages were dropped');
+  const errors = await server.metrics.registry.getSingleMetricAsString('samesong_errors_total');
+  assert.match(errors, new RegExp(`code="rate_limited"[^\\n]* ${limited}`));
+});
+
+test('a dropped say is not delivered', async (t) => {
+  const server = await startTestServer(t, { rate: 0.001, burst: 3 });
+  const [a, b] = await server.pair(); // the search took one token
+  a.say('one', 1);
+  a.say('two', 2);
+  a.say('three', 3);
+  assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1 });
+  assert.deepEqual(await a.next('ack'), { type: 'ack', id: 2 });
+  assert.deepEqual(await a.next('error').then((e) => [e.code, e.id]), ['rate_limited', 3]);
+  b.send({ type: 'ping', id: 'sync' });
+  await b.next('pong');
+  assert.deepEqual(
+    b.history.filter((m) => m.type === 'msg').map((m) => (m.type === 'msg' ? m.text : '')),
+    ['one', 'two'],
+  );
+});
+
+test('every frame counts, whatever it holds, and the bucket refills at the rate', async (t) => {
+  const server = await startTestServer(t, { rate: 20, burst: 3 });
+  const a = await server.connect();
+  a.send('garbage');
+  a.send({ type: 'nope' });
+  a.send({ type: 'ping', id: 'third' });
+  a.send({ type: 'ping', id: 'fourth' });
+  a.send('{"type":"ping","id":1.5}');
+  assert.equal((await a.next('error')).code, 'bad_json');
+  assert.equal((await a.next('error')).code, 'unknown_type');
+  assert.equal((await a.next('pong')).id, 'third');
+  assert.deepEqual(await a.next('error').then((e) => [e.code, e.id]), ['rate_limited', 'fourth']);
+  assert.deepEqual(await a.next('error').then((e) => [e.code, e.id]), ['rate_limited', undefined]);
+  await sleep(150); // at 20/s at least one token is back
+  a.send({ type: 'ping', id: 'later' });
+  assert.equal((await a.next('pong')).id, 'later');
+});
+
+test('a reader that never reads is dropped past the send buffer limit; the server stays healthy', async (t) => {
+  const server = await startTestServer(t, {
+    sendBufferLimit: 64 * 1024,
+    rate: 1_000_000,
+    burst: 1_000_000,
+    resumeGrace: 60,
+  });
+  const raw = await RawWebSocket.open(t, server.url);
+  await raw.nextMessage();
+  const track = uniqueTrack();
+  raw.sendJson({ type: 'search', track });
+  const talker = await server.connect();
+  await talker.search(track);
+  const { chat } = await talker.next('matched');
+  assert.equal((await raw.nextMessage()).type, 'searching');
+  raw.pause();
+
+  // bystanders chatting meanwhile
+  const [c, d] = await server.pair();
+
+  const text = 'x'.repeat(1000);
+  let sent = 0;
+  const limit = 40_000; // 40 MB at most, far beyond any socket buffer
+  while (!talker.history.some((m) => m.type === 'partner_away') && sent < limit) {
+    for (let i = 0; i < 500; i++) talker.say(text);
+    sent += 500;
+    talker.send({ type: 'ping', id: sent });
+    while ((await talker.next('pong', 20_000)).id !== sent);
+  }
+  assert.deepEqual(await talker.next('partner_away'), { type: 'partner_away', chat });
+  const drops = await server.metrics.registry.getSingleMetricAsString('samesong_slow_reader_drops_total');
+  assert.match(drops, / 1\n?$/m);
+  assert.equal(server.stats().away, 1);
+
+  // held messages are capped too: the talker's further says are refused past 100
+  for (let i = 0; i < 101; i++) talker.say(text, i);
+  for (let i = 0; i < 100; i++) assert.equal((await talker.next('ack')).id, i);
+  assert.equal((await talker.next('error')).code, 'partner_away');
+
+  c.say('still here', 1);
+  assert.deepEqual(await c.next('ack'), { type: 'ack', id: 1 });
+  assert.equal((await d.next('msg')).text, 'still here');
+  const e = await server.connect();
+  assert.equal(e.welcome.type, 'welcome');
+});
