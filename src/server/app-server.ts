@@ -193,8 +193,12 @@ export async function startServer(
       hub.open(new Connection(ws, hub, limits, metrics));
     });
   });
-  // accept() failures (EMFILE at the open-file limit) must not crash the server;
-  // libuv stops accepting briefly instead of spinning.
+  // Sockets past what the open-file limit holds are closed at once by Node ('drop') rather
+  // than left to fail accept() with EMFILE, which libuv absorbs without telling anyone.
+  if (capacity.sockets !== null) http.maxConnections = capacity.sockets;
+  http.on('drop', () => refuse('open_file_limit'));
+  // accept() failures (EMFILE when other descriptors ran out) must not crash the server;
+  // libuv accepts and closes the pending connections instead of spinning.
   http.on('error', (err: NodeJS.ErrnoException) => {
     if (err.syscall === 'accept')
       refuse(err.code === 'EMFILE' || err.code === 'ENFILE' ? 'open_file_limit' : 'accept_error', err.code);
