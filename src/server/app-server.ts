@@ -1,5 +1,5 @@
 /**
- * The app server: HTTP endpoints, WebSocket upgrades at /ws, connection limits,
+ * The app server: HTTP endpoints, WebSocket upgrades at /ws, SockJS at /sockjs, connection limits,
  * liveness pings and drain. `startServer()` returns a handle with `close()`.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,8 +13,11 @@ import { serverConfig, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
 import { connectionCapacity } from './fd-limit.js';
 import { Hub } from './hub.js';
+import { LiveStats } from './live-stats.js';
 import { ServerMetrics } from './metrics.js';
 import { createRequestHandler, type StatsSnapshot } from './routes.js';
+import { createSockJsEndpoint } from './sockjs-transport.js';
+import { WebSocketTransport, type Transport } from './transport.js';
 
 export interface ServerHandle {
   readonly config: ServerConfig;
@@ -74,14 +77,7 @@ export async function startServer(
     metrics,
   });
 
-  // messages per second, measured over the last full second
-  let lastCount = 0;
-  let messagesPerSecond = 0;
-  const rateTimer = setInterval(() => {
-    messagesPerSecond = hub.chatMessages - lastCount;
-    lastCount = hub.chatMessages;
-  }, 1000);
-  rateTimer.unref();
+  const live = new LiveStats(metrics, () => hub.chatMessages);
 
   const full = () => hub.connections.size >= maxConnections;
   const stats = (): StatsSnapshot => ({
@@ -90,10 +86,10 @@ export async function startServer(
     searching: hub.searching,
     chats: hub.chats,
     away: hub.away,
-    messagesPerSecond,
     maxConnections,
     draining,
     topTracks: hub.trackStats.top(20),
+    ...live.figures,
   });
 
   const wss = new WebSocketServer({
@@ -104,14 +100,18 @@ export async function startServer(
   });
   const limits = { rate: config.rate, burst: config.burst, sendBufferLimit: config.sendBufferLimit };
 
-  const http: Server = createServer(
-    createRequestHandler({
-      ready: () => !draining && !full(),
-      stats,
-      metrics: () => metrics.registry.metrics(),
-      metricsContentType: metrics.registry.contentType,
-    }),
-  );
+  const routes = createRequestHandler({
+    ready: () => !draining && !full(),
+    stats,
+    metrics: () => metrics.registry.metrics(),
+    metricsContentType: metrics.registry.contentType,
+    dashboardToken: config.dashboardToken,
+    protectStats: config.protectStats,
+  });
+  const sockjs = createSockJsEndpoint(log, (transport) => accept(transport));
+  const http: Server = createServer((req, res) => {
+    if (!sockjs.handle(req, res)) routes(req, res);
+  });
   http.keepAliveTimeout = 5000;
 
   // Refusals are counted always and logged at most once per interval.
@@ -140,16 +140,22 @@ export async function startServer(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      if (full()) {
-        refuse('full');
-        metrics.closes.inc({ code: String(CloseCode.tryAgainLater) });
-        ws.on('error', () => ws.terminate());
-        ws.close(CloseCode.tryAgainLater, 'server full');
-        return;
-      }
-      hub.open(new Connection(ws, hub, limits, metrics));
+      accept(new WebSocketTransport(ws));
     });
   });
+
+  /** A new client on any transport: refused when full or draining, else a Connection of the Hub. */
+  function accept(transport: Transport): void {
+    if (draining || closed || full()) {
+      const reason = full() ? 'full' : 'draining';
+      refuse(reason);
+      const code = reason === 'full' ? CloseCode.tryAgainLater : CloseCode.serviceRestart;
+      metrics.closes.inc({ code: String(code) });
+      transport.close(code, reason === 'full' ? 'server full' : 'server restarting');
+      return;
+    }
+    hub.open(new Connection(transport, hub, limits, metrics));
+  }
   // accept() failures (EMFILE at the open-file limit) must not crash the server;
   // libuv stops accepting briefly instead of spinning.
   http.on('error', (err: NodeJS.ErrnoException) => {
@@ -183,8 +189,8 @@ export async function startServer(
     if (closed) return;
     closed = true;
     clearInterval(pingTimer);
-    clearInterval(rateTimer);
-    for (const conn of hub.connections) conn.ws.terminate();
+    live.close();
+    for (const conn of hub.connections) conn.transport.terminate();
     hub.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());

@@ -120,6 +120,21 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'on SIGTERM, spread reconnects over this window and exit by its end',
   },
   {
+    name: 'dashboard-token',
+    type: 'string',
+    default: '',
+    env: env('DASHBOARD_TOKEN'),
+    arg: 'TOKEN',
+    help: 'require this token (?token= or Authorization: Bearer) for /dashboard',
+  },
+  {
+    name: 'protect-stats',
+    type: 'bool',
+    default: false,
+    env: env('PROTECT_STATS'),
+    help: 'with --dashboard-token, require the token for /stats and /metrics too',
+  },
+  {
     name: 'log-level',
     type: 'string',
     default: 'info',
@@ -143,6 +158,8 @@ export interface ServerConfig {
   burst: number;
   sendBufferLimit: number;
   drainTimeout: number;
+  dashboardToken: string;
+  protectStats: boolean;
   logLevel: string;
 }
 

@@ -3,7 +3,6 @@
  * limit, the send-buffer cap and liveness. It knows nothing of sessions beyond
  * the reference the Hub gives it; everything it decides is reported to the Hub.
  */
-import type { WebSocket } from 'ws';
 import {
   CloseCode,
   Limits,
@@ -16,6 +15,7 @@ import {
 import type { ServerMetrics } from './metrics.js';
 import { TokenBucket, WindowCounter } from './rate-limiter.js';
 import type { Session } from './session.js';
+import type { Transport } from './transport.js';
 
 /** What the loss of a connection means for its session. */
 export type LossMode = 'end' | 'hold';
@@ -43,34 +43,35 @@ export class Connection {
   #closed = false;
 
   constructor(
-    readonly ws: WebSocket,
+    readonly transport: Transport,
     private readonly owner: ConnectionOwner,
     private readonly limits: ConnectionLimits,
     private readonly metrics: ServerMetrics,
   ) {
     this.#bucket = new TokenBucket(limits.rate, limits.burst, Date.now());
-    ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
+    transport.listen({
+      message: (data, isBinary) => this.#onFrame(data, isBinary),
+      pong: () => {
+        this.alive = true;
+      },
+      error: () => {
+        this.#lossMode ??= 'end';
+      },
+      close: (code) => this.#onClose(code),
     });
-    ws.on('error', () => {
-      // ws closes the connection itself with the matching code (1002, 1007, 1009).
-      this.#lossMode ??= 'end';
-    });
-    ws.on('close', (code) => this.#onClose(code));
   }
 
   get open(): boolean {
-    return !this.#closed && this.ws.readyState === 1;
+    return !this.#closed && this.transport.open;
   }
 
   send(message: ServerMessage): void {
-    if (this.#closed || this.ws.readyState !== 1) return;
-    this.ws.send(JSON.stringify(message));
-    if (this.ws.bufferedAmount > this.limits.sendBufferLimit) {
+    if (this.#closed || !this.transport.open) return;
+    this.transport.send(JSON.stringify(message));
+    if (this.transport.bufferedAmount > this.limits.sendBufferLimit) {
       this.metrics.slowReaders.inc();
       this.#lossMode ??= 'hold';
-      this.ws.terminate();
+      this.transport.terminate();
     }
   }
 
@@ -89,16 +90,16 @@ export class Connection {
     this.#lossMode ??=
       code === CloseCode.serviceRestart ? 'hold' : code === CloseCode.takenOver ? 'none' : 'end';
     this.metrics.closes.inc({ code: String(code) });
-    this.ws.close(code, reason);
+    this.transport.close(code, reason);
   }
 
   /** Drops the connection without a close frame (silent peer). */
   terminate(): void {
     this.#lossMode ??= 'hold';
-    this.ws.terminate();
+    this.transport.terminate();
   }
 
-  /** Sends a WebSocket ping; a peer that did not answer the previous one is dropped. */
+  /** Sends a liveness ping; a peer that did not answer the previous one is dropped. */
   heartbeat(): void {
     if (this.#closed) return;
     if (!this.alive) {
@@ -106,10 +107,10 @@ export class Connection {
       return;
     }
     this.alive = false;
-    this.ws.ping();
+    this.transport.ping();
   }
 
-  #onFrame(data: Buffer, isBinary: boolean): void {
+  #onFrame(data: Buffer | string, isBinary: boolean): void {
     if (this.#closed) return;
     this.alive = true;
     this.metrics.messagesIn.inc();
@@ -117,7 +118,7 @@ export class Connection {
       this.close(CloseCode.unsupportedData, 'binary frames are not accepted');
       return;
     }
-    const parsed = parseClientFrame(data.toString('utf8'));
+    const parsed = parseClientFrame(typeof data === 'string' ? data : data.toString('utf8'));
     if (!this.#bucket.take(Date.now())) {
       this.sendError(
         'rate_limited',
