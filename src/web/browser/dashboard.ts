@@ -9,7 +9,7 @@ import '../styles/dashboard.css';
 import type { StatsSnapshot } from '../../server/routes.js';
 import type { TopTrack } from '../../server/track-stats.js';
 import { trackLabel } from './chat/tracks.js';
-import { formatMs, formatNumber, LiveChart } from './dashboard/chart.js';
+import { formatMs, formatMsPair, formatNumber, LiveChart } from './dashboard/chart.js';
 import { pollAll, serversFromQuery, type ServerSample } from './dashboard/poller.js';
 
 const POLL_MS = 1000;
@@ -27,7 +27,7 @@ interface Panel {
   total: (samples: StatsSnapshot[]) => string;
 }
 const sum = (f: Figure) => (all: StatsSnapshot[]) => formatNumber(all.reduce((a, s) => a + f(s), 0));
-const worst = (f: Figure) => (all: StatsSnapshot[]) => formatMs(all.reduce((a, s) => Math.max(a, f(s)), 0));
+const worst = (f: Figure) => (all: StatsSnapshot[]) => all.reduce((a, s) => Math.max(a, f(s)), 0);
 
 const PANELS: Panel[] = [
   {
@@ -64,7 +64,7 @@ const PANELS: Panel[] = [
       ['p99', (s) => s.matchWaitP99Ms ?? 0],
     ],
     total: (all) =>
-      `${worst((s) => s.matchWaitP50Ms ?? 0)(all)} / ${worst((s) => s.matchWaitP99Ms ?? 0)(all)}`,
+      formatMsPair(worst((s) => s.matchWaitP50Ms ?? 0)(all), worst((s) => s.matchWaitP99Ms ?? 0)(all)),
   },
   {
     id: 'errors',

@@ -26,7 +26,11 @@ export class LiveChart {
         height: 180,
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
+        scales: {
+          // always the last WINDOW_POINTS seconds, so a fresh chart fills up from the right
+          x: { time: true, range: (_u, _min, max) => [max - WINDOW_POINTS, max] },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
+        },
         axes: [axis, { ...axis, size: 60, values: (_u, ticks) => ticks.map(format) }],
         series: [
           {},
@@ -55,6 +59,12 @@ export class LiveChart {
     if (this.#data[0]!.length > WINDOW_POINTS) for (const column of this.#data) column.shift();
     this.#plot.setData(this.#data as uPlot.AlignedData);
   }
+}
+
+/** p50 / p99 in one short string: "5 / 40 ms", "40 ms / 2.5 s". */
+export function formatMsPair(a: number, b: number): string {
+  if (a < 1000 && b < 1000) return `${Math.round(a)} / ${Math.round(b)} ms`;
+  return `${formatMs(a)} / ${formatMs(b)}`;
 }
 
 export function formatMs(v: number): string {
