@@ -1,9 +1,9 @@
 /**
- * The app server: HTTP endpoints, WebSocket upgrades at /ws, connection limits,
+ * The app server: HTTP endpoints, WebSocket upgrades at /ws, SockJS at /sockjs, connection limits,
  * liveness pings and drain. `startServer()` returns a handle with `close()`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -20,6 +20,9 @@ import { createRequestHandler, type StatsSnapshot } from './routes.js';
 import type { Bus } from '../bus/bus.js';
 import type { SessionStore } from '../cluster/session-store.js';
 import { loadTls } from './tls.js';
+import { LiveStats } from './live-stats.js';
+import { createSockJsEndpoint } from './sockjs-transport.js';
+import { WebSocketTransport, type Transport } from './transport.js';
 
 export interface ServerHandle {
   readonly config: ServerConfig;
@@ -113,14 +116,7 @@ export async function startServer(
     await remote.start();
   }
 
-  // messages per second, measured over the last full second
-  let lastCount = 0;
-  let messagesPerSecond = 0;
-  const rateTimer = setInterval(() => {
-    messagesPerSecond = hub.chatMessages - lastCount;
-    lastCount = hub.chatMessages;
-  }, 1000);
-  rateTimer.unref();
+  const live = new LiveStats(metrics, () => hub.chatMessages);
 
   const full = () => hub.connections.size >= maxConnections;
   const stats = (): StatsSnapshot => ({
@@ -129,10 +125,10 @@ export async function startServer(
     searching: hub.searching,
     chats: hub.chats,
     away: hub.away,
-    messagesPerSecond,
     maxConnections,
     draining,
     topTracks: hub.trackStats.top(20),
+    ...live.figures,
   });
 
   const wss = new WebSocketServer({
@@ -146,12 +142,18 @@ export async function startServer(
   // closing handshake runs (misbehaviour, takeover, full), so that shutdown ends them all.
   const sockets = new Set<WebSocket>();
 
-  const handler = createRequestHandler({
+  const routes = createRequestHandler({
     ready: () => !draining && !full(),
     stats,
     metrics: () => metrics.registry.metrics(),
     metricsContentType: metrics.registry.contentType,
+    dashboardToken: config.dashboardToken,
+    protectStats: config.protectStats,
   });
+  const sockjs = createSockJsEndpoint(log, (transport) => accept(transport));
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (!sockjs.handle(req, res)) routes(req, res);
+  };
   const http: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   http.keepAliveTimeout = 5000;
 
@@ -183,16 +185,22 @@ export async function startServer(
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
-      if (full()) {
-        refuse('full');
-        metrics.closes.inc({ code: String(CloseCode.tryAgainLater) });
-        ws.on('error', () => ws.terminate());
-        ws.close(CloseCode.tryAgainLater, 'server full');
-        return;
-      }
-      hub.open(new Connection(ws, hub, limits, metrics));
+      accept(new WebSocketTransport(ws));
     });
   });
+
+  /** A new client on any transport: refused when full or draining, else a Connection of the Hub. */
+  function accept(transport: Transport): void {
+    if (draining || closed || full()) {
+      const reason = full() ? 'full' : 'draining';
+      refuse(reason);
+      const code = reason === 'full' ? CloseCode.tryAgainLater : CloseCode.serviceRestart;
+      metrics.closes.inc({ code: String(code) });
+      transport.close(code, reason === 'full' ? 'server full' : 'server restarting');
+      return;
+    }
+    hub.open(new Connection(transport, hub, limits, metrics));
+  }
   // Sockets past what the open-file limit holds are closed at once by Node ('drop') rather
   // than left to fail accept() with EMFILE, which libuv absorbs without telling anyone.
   if (capacity.sockets !== null) http.maxConnections = capacity.sockets;
@@ -230,7 +238,8 @@ export async function startServer(
     if (closed) return;
     closed = true;
     clearInterval(pingTimer);
-    clearInterval(rateTimer);
+    live.close();
+    for (const conn of hub.connections) conn.transport.terminate();
     for (const ws of sockets) ws.terminate();
     hub.close();
     await remote?.close();

@@ -136,6 +136,21 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'PEM private key of --tls-cert',
   },
   {
+    name: 'dashboard-token',
+    type: 'string',
+    default: '',
+    env: env('DASHBOARD_TOKEN'),
+    arg: 'TOKEN',
+    help: 'require this token (?token= or Authorization: Bearer) for /dashboard',
+  },
+  {
+    name: 'protect-stats',
+    type: 'bool',
+    default: false,
+    env: env('PROTECT_STATS'),
+    help: 'with --dashboard-token, require the token for /stats and /metrics too',
+  },
+  {
     name: 'log-level',
     type: 'string',
     default: 'info',
@@ -162,6 +177,8 @@ export interface ServerConfig {
   /** PEM files; both empty: plain http/ws. */
   tlsCert: string;
   tlsKey: string;
+  dashboardToken: string;
+  protectStats: boolean;
   logLevel: string;
 }
 

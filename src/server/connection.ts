@@ -3,7 +3,6 @@
  * limit, the send-buffer cap and liveness. It knows nothing of sessions beyond
  * the reference the Hub gives it; everything it decides is reported to the Hub.
  */
-import type { WebSocket } from 'ws';
 import {
   CloseCode,
   Limits,
@@ -16,6 +15,7 @@ import {
 import type { ServerMetrics } from './metrics.js';
 import { TokenBucket, WindowCounter } from './rate-limiter.js';
 import type { Session } from './session.js';
+import type { Transport } from './transport.js';
 
 /** What the loss of a connection means for its session. */
 export type LossMode = 'end' | 'hold';
@@ -48,29 +48,31 @@ export class Connection {
   #reported = false;
 
   constructor(
-    readonly ws: WebSocket,
+    readonly transport: Transport,
     private readonly owner: ConnectionOwner,
     private readonly limits: ConnectionLimits,
     private readonly metrics: ServerMetrics,
   ) {
     this.#bucket = new TokenBucket(limits.rate, limits.burst, Date.now());
-    ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
+    transport.listen({
+      message: (data, isBinary) => this.#onFrame(data, isBinary),
+      pong: () => {
+        this.alive = true;
+      },
+      error: (code) => {
+        // The transport closes the connection itself with the matching code (1002, 1007, 1009)
+        // and reads no further frames: the session ends at once, as for any misbehaviour.
+        if (this.#lossMode !== null) return;
+        this.#lossMode = 'end';
+        this.metrics.closes.inc({ code: String(wsErrorCloseCode(code)) });
+        this.#report();
+      },
+      close: (code) => this.#onClose(code),
     });
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws closes the connection itself with the matching code (1002, 1007, 1009) and
-      // reads no further frames: the session ends at once, as for any misbehaviour.
-      if (this.#lossMode !== null) return;
-      this.#lossMode = 'end';
-      this.metrics.closes.inc({ code: String(wsErrorCloseCode(err.code)) });
-      this.#report();
-    });
-    ws.on('close', (code) => this.#onClose(code));
   }
 
   get open(): boolean {
-    return !this.#closed && this.ws.readyState === 1;
+    return !this.#closed && this.transport.open;
   }
 
   send(message: ServerMessage): void {
@@ -79,13 +81,13 @@ export class Connection {
 
   /** Sends an already encoded server message. */
   sendRaw(text: string): void {
-    if (this.#closed || this.ws.readyState !== 1) return;
-    this.ws.send(text);
+    if (this.#closed || !this.transport.open) return;
+    this.transport.send(text);
     this.metrics.messagesOut.inc();
-    if (this.ws.bufferedAmount > this.limits.sendBufferLimit) {
+    if (this.transport.bufferedAmount > this.limits.sendBufferLimit) {
       this.metrics.slowReaders.inc();
       this.#lossMode ??= 'hold';
-      this.ws.terminate();
+      this.transport.terminate();
     }
   }
 
@@ -107,17 +109,17 @@ export class Connection {
     this.#lossMode =
       code === CloseCode.serviceRestart ? 'hold' : code === CloseCode.takenOver ? 'none' : 'end';
     this.metrics.closes.inc({ code: String(code) });
-    this.ws.close(code, reason);
+    this.transport.close(code, reason);
     if (this.#lossMode === 'end') this.#report();
   }
 
   /** Drops the connection without a close frame (silent peer). */
   terminate(): void {
     this.#lossMode ??= 'hold';
-    this.ws.terminate();
+    this.transport.terminate();
   }
 
-  /** Sends a WebSocket ping; a peer that did not answer the previous one is dropped. */
+  /** Sends a liveness ping; a peer that did not answer the previous one is dropped. */
   heartbeat(): void {
     if (this.#closed) return;
     if (!this.alive) {
@@ -125,19 +127,19 @@ export class Connection {
       return;
     }
     this.alive = false;
-    this.ws.ping();
+    this.transport.ping();
   }
 
-  #onFrame(data: Buffer, isBinary: boolean): void {
+  #onFrame(data: Buffer | string, isBinary: boolean): void {
     // ws still emits frames that arrive after the server sent its close frame: ignore them.
-    if (this.#closed || this.#lossMode !== null || this.ws.readyState !== 1) return;
+    if (this.#closed || this.#lossMode !== null || !this.transport.open) return;
     this.alive = true;
     this.metrics.messagesIn.inc();
     if (isBinary) {
       this.close(CloseCode.unsupportedData, 'binary frames are not accepted');
       return;
     }
-    const parsed = parseClientFrame(data.toString('utf8'));
+    const parsed = parseClientFrame(typeof data === 'string' ? data : data.toString('utf8'));
     if (!this.#bucket.take(Date.now())) {
       this.sendError(
         'rate_limited',

@@ -1,8 +1,9 @@
 /** Plain HTTP endpoints of every app server: the pages, health, readiness, metrics and stats. */
-import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AccessToken } from './access.js';
+import { StaticFiles } from './static-files.js';
 import type { TopTrack } from './track-stats.js';
 
 export interface StatsSnapshot {
@@ -15,6 +16,12 @@ export interface StatsSnapshot {
   maxConnections: number;
   draining: boolean;
   topTracks: TopTrack[];
+  /** Median and 99th percentile of the time from search to match over the last minute (ms; 0 without matches). */
+  matchWaitP50Ms: number;
+  matchWaitP99Ms: number;
+  /** Protocol errors sent since start, and over the last full second. */
+  errors: number;
+  errorsPerSecond: number;
 }
 
 export interface RouteSources {
@@ -22,28 +29,48 @@ export interface RouteSources {
   stats(): StatsSnapshot;
   metrics(): Promise<string>;
   metricsContentType: string;
+  /** Protects /dashboard when set (and /stats, /metrics with protectStats). */
+  dashboardToken?: string;
+  protectStats?: boolean;
+  /** Built web files; defaults to WEB_ROOT. */
+  webRoot?: string;
 }
 
 /** Built web files: dist/web, from both src/server (tsx) and dist/server (built). */
 export const WEB_ROOT = resolve(fileURLToPath(import.meta.url), '../../../dist/web');
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
-
 const PAGES: Record<string, string> = { '/': 'index.html', '/dashboard': 'dashboard.html' };
+/** Readable from dashboards on other origins (one dashboard watching several app servers). */
+const CORS = { 'access-control-allow-origin': '*' };
 
 export function createRequestHandler(src: RouteSources) {
+  const token = new AccessToken(src.dashboardToken ?? '');
+  const files = new StaticFiles(src.webRoot ?? WEB_ROOT);
+  const statsProtected = token.required && src.protectStats === true;
+
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const api = path === '/stats' || path === '/metrics';
+    if (api && req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        ...CORS,
+        'access-control-allow-methods': 'GET, HEAD',
+        'access-control-allow-headers': 'authorization',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return text(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    }
+    if ((api && statsProtected) || (path === '/dashboard' && token.required)) {
+      if (!token.grants(req)) {
+        return text(res, 401, 'a token is required: ?token=… or Authorization: Bearer …\n', {
+          ...(api ? CORS : {}),
+          'www-authenticate': 'Bearer realm="samesong"',
+        });
+      }
     }
     switch (path) {
       case '/healthz':
@@ -51,38 +78,18 @@ export function createRequestHandler(src: RouteSources) {
       case '/readyz':
         return src.ready() ? text(res, 200, 'ready\n') : text(res, 503, 'not ready\n');
       case '/stats':
-        return json(res, 200, src.stats());
+        return json(res, 200, src.stats(), CORS);
       case '/metrics':
         src.metrics().then(
-          (body) => text(res, 200, body, { 'content-type': src.metricsContentType }),
+          (body) => text(res, 200, body, { 'content-type': src.metricsContentType, ...CORS }),
           () => text(res, 500, 'metrics unavailable\n'),
         );
         return;
     }
     const file = PAGES[path] ?? (path.startsWith('/assets/') ? path.slice(1) : undefined);
-    if (file) return serveFile(res, file, req.method === 'HEAD');
-    text(res, 404, 'not found\n');
+    if (file && files.serve(req, res, file)) return;
+    text(res, 404, file ? 'not found (is the web build missing? run npm run build)\n' : 'not found\n');
   };
-}
-
-function serveFile(res: ServerResponse, file: string, head: boolean): void {
-  const full = normalize(join(WEB_ROOT, file));
-  if (!full.startsWith(WEB_ROOT) || !existsSync(full) || !statSync(full).isFile()) {
-    return text(res, 404, 'not found (is the web build missing? run npm run build)\n');
-  }
-  res.writeHead(200, {
-    'content-type': TYPES[extname(full)] ?? 'application/octet-stream',
-    'cache-control': file.startsWith('assets/') ? 'public, max-age=3600' : 'no-cache',
-    'x-content-type-options': 'nosniff',
-  });
-  if (head) {
-    res.end();
-    return;
-  }
-  // A read can fail (EMFILE at the open-file limit): end the response, never crash.
-  createReadStream(full)
-    .on('error', () => res.destroy())
-    .pipe(res);
 }
 
 function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -94,7 +101,12 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -1,26 +1,207 @@
-// Minimal chat page script; every text from the network is rendered as text.
-import type { ServerMessage } from '../../protocol/messages.js';
+/**
+ * The chat page: pick a track, get matched, chat. Wires the connection
+ * (chat/link.ts) to the view (chat/view.ts); tracks and texts are checked with
+ * the same protocol code the server uses before they are sent.
+ */
+import { codePointLength, isOnlyWhiteSpace } from '../../protocol/text.js';
+import { Limits, normalizeTrack, type ServerMessage } from '../../protocol/index.js';
+import type { TopTrack } from '../../server/track-stats.js';
+import '../styles/chat.css';
+import { ChatLink, type Ready } from './chat/link.js';
+import { loadState, saveState } from './chat/store.js';
+import { ChatView } from './chat/view.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-const log = (line: string) => {
-  const li = document.createElement('li');
-  li.textContent = line;
-  $('log').append(li);
-};
-ws.onmessage = (e) => {
-  const m = JSON.parse(String(e.data)) as ServerMessage;
-  if (m.type === 'msg') log(`partner: ${m.text}`);
-  else if (m.type === 'matched') $('status').textContent = `chatting with ${m.partner} on ${m.track}`;
-  else $('status').textContent = m.type;
-};
-$('search').addEventListener('submit', (e) => {
+const TYPING_EVERY_MS = 2000;
+const TRENDING_EVERY_MS = 15_000;
+
+const view = new ChatView();
+const state = loadState(sessionStorage);
+const save = () => saveState(sessionStorage, state);
+const pending = new Map<number, HTMLElement>();
+let nextId = 1;
+let lastTyping = 0;
+let firstReady = true;
+
+const link = new ChatLink(
+  { origin: location.origin, storage: sessionStorage },
+  { ready: onReady, message: onMessage, status: (s) => view.status(s) },
+);
+
+function search(track: string): void {
+  state.track = track;
+  state.screen = 'searching';
+  save();
+  view.searching(track);
+  if (!link.send(state.name ? { type: 'search', track, name: state.name } : { type: 'search', track })) {
+    view.toast('Not connected yet — the search starts as soon as we are back.');
+  }
+}
+
+function goHome(): void {
+  if (state.screen !== 'home') link.send({ type: 'leave' });
+  Object.assign(state, { screen: 'home', chat: null, partner: '', ended: false, lines: [] });
+  save();
+  view.show('home');
+  void refreshTrending();
+}
+
+function onReady(ready: Ready): void {
+  const wasFirst = firstReady;
+  firstReady = false;
+  const r = ready.resumed;
+  if (r?.state === 'chatting' && r.chat === state.chat) {
+    if (wasFirst) view.chat(state.partner, state.track, state.lines, false);
+    view.notice(wasFirst ? 'Welcome back — your chat continues.' : 'Reconnected.', 'info');
+    return;
+  }
+  if (state.screen === 'searching') return search(state.track);
+  if (state.screen === 'chatting' && !state.ended && !r) {
+    if (wasFirst) view.chat(state.partner, state.track, state.lines, true, false);
+    view.notice('The connection was gone too long, so this chat has ended.', 'end');
+    state.ended = true;
+    save();
+    view.setEnded(true);
+    return;
+  }
+  if (wasFirst && state.screen === 'chatting')
+    view.chat(state.partner, state.track, state.lines, state.ended);
+}
+
+function onMessage(m: ServerMessage): void {
+  switch (m.type) {
+    case 'searching':
+      state.track = m.track;
+      return view.searching(m.track);
+    case 'matched':
+      Object.assign(state, {
+        screen: 'chatting',
+        chat: m.chat,
+        partner: m.partner,
+        track: m.track,
+        ended: false,
+      });
+      state.lines = [];
+      save();
+      view.chat(m.partner, m.track, [], false);
+      return view.notice(`You’re chatting with ${m.partner}. Say hi!`, 'info');
+    case 'no_match':
+      state.screen = 'home';
+      save();
+      return view.noMatch();
+    case 'msg': {
+      const line = { own: false, text: m.text, ts: m.ts };
+      state.lines.push(line);
+      save();
+      view.line(line);
+      return;
+    }
+    case 'ack':
+      pending.get(Number(m.id))?.classList.remove('pending');
+      pending.delete(Number(m.id));
+      return;
+    case 'typing':
+      return view.partnerTyping(true);
+    case 'partner_away':
+      return view.notice(`${state.partner} lost their connection — they may be back in a moment.`, 'warn');
+    case 'partner_back':
+      return view.notice(`${state.partner} is back.`, 'info');
+    case 'partner_left':
+      state.ended = true;
+      save();
+      view.notice(
+        m.reason === 'left' ? `${state.partner} left the chat.` : `${state.partner} disconnected.`,
+        'end',
+      );
+      return view.setEnded(true);
+    case 'error':
+      if (m.id !== undefined) {
+        pending.get(Number(m.id))?.classList.add('failed');
+        pending.delete(Number(m.id));
+      }
+      return view.toast(errorText(m.code, m.message));
+    case 'bye':
+      return view.toast('The server is restarting; we will reconnect by ourselves.');
+    default:
+      return;
+  }
+}
+
+function errorText(code: string, message: string): string {
+  if (code === 'rate_limited') return 'Slow down a little — that message was not sent.';
+  if (code === 'partner_away') return 'Your partner is away; too many messages are waiting for them.';
+  return message;
+}
+
+view.searchForm.addEventListener('submit', (e) => {
   e.preventDefault();
-  ws.send(JSON.stringify({ type: 'search', track: $<HTMLInputElement>('track').value }));
+  const result = normalizeTrack(view.trackInput.value);
+  if (!result.ok)
+    return view.trackError(view.trackInput.value.trim() ? result.message : 'Enter a track first.');
+  view.trackError(null);
+  state.name = [...view.nameInput.value.trim()].slice(0, Limits.maxNameCodePoints).join('');
+  search(result.track);
 });
-$('say').addEventListener('submit', (e) => {
+
+view.sayForm.addEventListener('submit', (e) => {
   e.preventDefault();
-  const text = $<HTMLInputElement>('text').value;
-  ws.send(JSON.stringify({ type: 'say', text }));
-  log(`you: ${text}`);
+  const text = view.sayInput.value;
+  if (isOnlyWhiteSpace(text) || text.length === 0) return;
+  if (codePointLength(text) > Limits.maxTextCodePoints) {
+    return view.toast(`Messages are at most ${Limits.maxTextCodePoints} characters.`);
+  }
+  const id = nextId++;
+  if (!link.send({ type: 'say', text, id })) return view.toast('Not connected — try again in a moment.');
+  const line = { own: true, text, ts: Date.now() };
+  state.lines.push(line);
+  save();
+  pending.set(id, view.line(line, true));
+  view.sayInput.value = '';
+  view.sayInput.focus();
+  lastTyping = 0;
 });
+
+view.sayInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    view.sayForm.requestSubmit();
+  }
+});
+view.sayInput.addEventListener('input', () => {
+  const now = Date.now();
+  if (now - lastTyping >= TYPING_EVERY_MS && view.sayInput.value.trim()) {
+    lastTyping = now;
+    link.send({ type: 'typing' });
+  }
+});
+
+view.on('cancel-btn', goHome);
+view.on('other-btn', goHome);
+view.on('home-btn', goHome);
+view.on('leave-btn', goHome);
+view.on('retry-btn', () => search(state.track));
+view.on('again-btn', () => search(state.track));
+view.on('next-btn', () => search(state.track));
+
+async function refreshTrending(): Promise<void> {
+  if (state.screen !== 'home' || document.hidden) return;
+  try {
+    const res = await fetch('/stats', { cache: 'no-store' });
+    if (!res.ok) return;
+    const stats = (await res.json()) as { topTracks?: TopTrack[] };
+    view.trending(stats.topTracks ?? [], search);
+  } catch {
+    // trending is a nicety; the page works without it
+  }
+}
+
+window.addEventListener('pagehide', () => link.stop());
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) link.start();
+});
+
+if (state.screen === 'searching') view.searching(state.track);
+else if (state.screen === 'chatting') view.chat(state.partner, state.track, state.lines, state.ended, false);
+else view.show('home');
+link.start();
+void refreshTrending();
+setInterval(() => void refreshTrending(), TRENDING_EVERY_MS);

@@ -1,0 +1,55 @@
+/** Polls /stats of every watched app server once per tick; a server that fails is reported, not dropped. */
+import type { StatsSnapshot } from '../../../server/routes.js';
+
+export interface ServerSample {
+  url: string;
+  stats: StatsSnapshot | null;
+  /** Why the last poll failed (HTTP status or network error). */
+  error: string | null;
+}
+
+export async function pollAll(
+  urls: readonly string[],
+  token: string,
+  timeoutMs: number,
+): Promise<ServerSample[]> {
+  return Promise.all(urls.map((url) => pollOne(url, token, timeoutMs)));
+}
+
+async function pollOne(url: string, token: string, timeoutMs: number): Promise<ServerSample> {
+  const target = new URL('/stats', url);
+  if (token) target.searchParams.set('token', token);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const res = await fetch(target, { cache: 'no-store', signal: controller.signal });
+    if (!res.ok)
+      return { url, stats: null, error: res.status === 401 ? 'token refused (401)' : `HTTP ${res.status}` };
+    return { url, stats: (await res.json()) as StatsSnapshot, error: null };
+  } catch (err) {
+    return {
+      url,
+      stats: null,
+      error: controller.signal.aborted ? 'timed out' : String((err as Error).message),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The servers to watch: `?servers=http://a,http://b` (http/https only), else this page's own origin. */
+export function serversFromQuery(search: string, origin: string): string[] {
+  const raw = new URLSearchParams(search).get('servers');
+  if (!raw) return [origin];
+  const urls: string[] = [];
+  for (const part of raw.split(',')) {
+    try {
+      const u = new URL(part.trim(), origin);
+      if ((u.protocol === 'http:' || u.protocol === 'https:') && !urls.includes(u.origin))
+        urls.push(u.origin);
+    } catch {
+      // not a URL: ignored
+    }
+  }
+  return urls.length > 0 ? urls : [origin];
+}
