@@ -4,9 +4,11 @@
  */
 import { runCommand, type Command } from './command.js';
 import { ExitCode, processIO, type CommandIO } from './io.js';
+import { loadCommand, runLoadCommand } from './load.js';
+import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, loadCommand, reportCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -39,7 +41,10 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
     return ExitCode.usage;
   }
   try {
-    return await runCommand(command, rest, io);
+    if (command === loadCommand) return await runLoadCommand(rest, io);
+    // `report` takes the short `-o FILE` that every report tool takes.
+    const argv = command === reportCommand ? rest.map((a) => (a === '-o' ? '--out' : a)) : rest;
+    return await runCommand(command, argv, io);
   } catch (err) {
     io.stderr.write(`samesong ${name}: ${(err as Error).stack ?? String(err)}\n`);
     return ExitCode.failure;

@@ -47,6 +47,7 @@ export class Aggregate {
   /** Latest gauges of each source (for the live display and the final memory figure). */
   readonly lastGauges = new Map<string, Partial<Record<GaugeName, number>>>();
   #open = new Map<number, OpenSecond>();
+  #closedRows = new Map<number, SecondRow>();
   #latest = -1;
 
   add(source: string, snap: Snapshot): void {
@@ -54,6 +55,15 @@ export class Aggregate {
     for (const [k, v] of Object.entries(snap.errors)) this.errors[k] = (this.errors[k] ?? 0) + v;
     for (const [k, v] of Object.entries(snap.closes)) this.closes[k] = (this.closes[k] ?? 0) + v;
     this.lastGauges.set(source, snap.gauges);
+    const closed = this.#closedRows.get(snap.second);
+    if (closed) {
+      // A late snapshot for a second already shown: its counts still count.
+      for (const [k, v] of Object.entries(snap.counters))
+        closed.counters[k as CounterName] = (closed.counters[k as CounterName] ?? 0) + v;
+      for (const [k, enc] of Object.entries(snap.histograms))
+        this.#total(k as LatencyName).add(decodeHistogram(enc));
+      return;
+    }
     let sec = this.#open.get(snap.second);
     if (!sec) this.#open.set(snap.second, (sec = { counters: {}, gauges: new Map(), histograms: new Map() }));
     for (const [k, v] of Object.entries(snap.counters))
@@ -62,9 +72,7 @@ export class Aggregate {
     for (const [k, enc] of Object.entries(snap.histograms)) {
       const name = k as LatencyName;
       const h = decodeHistogram(enc);
-      let total = this.histograms.get(name);
-      if (!total) this.histograms.set(name, (total = newHistogram()));
-      total.add(h);
+      this.#total(name).add(h);
       const s = sec.histograms.get(name);
       if (s) {
         s.add(h);
@@ -72,7 +80,13 @@ export class Aggregate {
       } else sec.histograms.set(name, h);
     }
     if (snap.second > this.#latest) this.#latest = snap.second;
-    this.#close(this.#latest - 3);
+    this.#close(this.#latest - 1);
+  }
+
+  #total(name: LatencyName): Histogram {
+    let total = this.histograms.get(name);
+    if (!total) this.histograms.set(name, (total = newHistogram()));
+    return total;
   }
 
   /** Closes every second up to `upTo` into rows. */
@@ -94,6 +108,7 @@ export class Aggregate {
         h.destroy();
       }
       this.rows.push(row);
+      this.#closedRows.set(t, row);
       this.#open.delete(t);
     }
   }
