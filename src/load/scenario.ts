@@ -69,7 +69,7 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Plan {
       file,
       doc.errors.map((e) => ({
         field: '(syntax)',
-        line: e.linePos?.[0]?.line ?? 1,
+        line: lines.linePos(e.pos[0]).line,
         message: e.message.split('\n')[0]!,
       })),
     );
