@@ -9,7 +9,7 @@ export const reportCommand: Command = {
   name: 'report',
   summary: 'turn a load results file into a self-contained HTML report',
   options: [
-    { name: 'o', type: 'string', default: 'report.html', arg: 'FILE', help: 'where to write the report' },
+    { name: 'out', type: 'string', default: 'report.html', arg: 'FILE', help: 'where to write the report' },
   ],
   help: {
     usage: 'samesong report RESULTS.json [-o|--out report.html]',

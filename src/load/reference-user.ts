@@ -115,9 +115,10 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
         this.next();
         break;
       case 'matched':
+        // Counted even when this user has just given up (leave crossed the match on the wire).
+        rec.inc('users_matched');
         if (this.state !== S.Searching) break;
         rec.latency('time_to_match', wallNow() - this.searchAt);
-        rec.inc('users_matched');
         this.state = S.Chatting;
         this.setInChat(true);
         this.chat = m.chat ?? '';
