@@ -5,7 +5,9 @@
 import { runCommand, type Command } from './command.js';
 import { ExitCode, processIO, type CommandIO } from './io.js';
 import { appCommand } from './app.js';
+import { loadCommand, runLoadCommand } from './load.js';
 import { matchmakerCommand } from './matchmaker.js';
+import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
 import { upCommand } from './up.js';
 import { tuneCommand } from './tune.js';
@@ -15,6 +17,8 @@ export const COMMANDS: readonly Command[] = [
   appCommand,
   matchmakerCommand,
   upCommand,
+  loadCommand,
+  reportCommand,
   tuneCommand,
 ];
 
@@ -49,7 +53,10 @@ export async function main(argv: readonly string[], io: CommandIO = processIO())
     return ExitCode.usage;
   }
   try {
-    return await runCommand(command, rest, io);
+    if (command === loadCommand) return await runLoadCommand(rest, io);
+    // `report` takes the short `-o FILE` that every report tool takes.
+    const argv = command === reportCommand ? rest.map((a) => (a === '-o' ? '--out' : a)) : rest;
+    return await runCommand(command, argv, io);
   } catch (err) {
     io.stderr.write(`samesong ${name}: ${(err as Error).stack ?? String(err)}\n`);
     return ExitCode.failure;

@@ -1,0 +1,209 @@
+/**
+ * Runs a whole load test: validates the plan, starts local worker processes
+ * and waits for remote agents, gives each its share of the arrival rate,
+ * merges their snapshots, samples each target's /stats, reports progress once
+ * a second, and returns the results with the `ensure` verdict.
+ */
+import { randomBytes } from 'node:crypto';
+import { Aggregate } from './aggregate.js';
+import { startAgentServer, type AgentLink, type AgentServer } from './agent-server.js';
+import { rateAt } from './arrival-schedule.js';
+import { planFromJob, type Job, type Overrides } from './job.js';
+import { startLocalPool, workersFor, type PoolEvents } from './local-pool.js';
+import { encodeHistogram, percentileMs } from './metrics.js';
+import { LATENCY_NAMES, type LatencyName } from './metric-names.js';
+import { totalDurationMs, type Plan } from './plan.js';
+import { derive, evaluate, RESULTS_VERSION, type Results } from './results.js';
+import { defaultSources } from './sources.js';
+import { StatsSampler } from './stats-sampler.js';
+import { expectedUsers } from './track-picker.js';
+
+export interface LoadOptions {
+  file: string;
+  text: string;
+  overrides?: Overrides;
+  /** Worker processes on this machine; 0 runs in this process; default: enough for the open-file limit, ≥ 1 per core. */
+  workers?: number;
+  /** Local source addresses; default: enough loopback addresses for the users when every target is loopback. */
+  sources?: string[];
+  /** Wait for this many agents before starting. */
+  agents?: number;
+  listen?: { host: string; port: number };
+  /** Called with the agent endpoint once it listens. */
+  onListening?(url: string): void;
+  onProgress?(p: Progress): void;
+  log?(line: string): void;
+}
+
+export interface Progress {
+  elapsedMs: number;
+  totalMs: number;
+  phase: string;
+  users: number;
+  connected: number;
+  arrivalsPerSecond: number;
+  targetRate: number;
+  messagesPerSecond: number;
+  p99: Partial<Record<LatencyName, number>>;
+  errors: number;
+  late: number;
+  dropped: number;
+  lagMs: number;
+}
+
+export interface LoadHandle {
+  readonly plan: Plan;
+  readonly done: Promise<Results>;
+  /** Ends the run early (users still leave cleanly). */
+  stop(): void;
+}
+
+export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
+  const overrides = o.overrides ?? {};
+  const plan = planFromJob({ text: o.text, file: o.file, overrides });
+  if (plan.targets.length === 0)
+    throw new Error('no target: give --target ws://HOST:PORT/ws or `targets:` in the scenario');
+  const users = expectedUsers(plan);
+  const workers = o.workers ?? workersFor(users);
+  const sources = o.sources ?? defaultSources(plan.targets, users);
+  const runId = `load-${randomBytes(3).toString('hex')}`;
+  const agg = new Aggregate();
+  const lost: Results['generator']['lost'] = [];
+  const events: PoolEvents = {
+    onSnapshot: (source, s) => agg.add(source, s),
+    onLost: (source, why) => {
+      lost.push({ source, why });
+      o.log?.(`lost ${source}: ${why}`);
+    },
+  };
+
+  let agentServer: AgentServer | null = null;
+  let agents: AgentLink[] = [];
+  if (o.agents && o.agents > 0) {
+    agentServer = await startAgentServer(o.listen?.host ?? '127.0.0.1', o.listen?.port ?? 0);
+    o.onListening?.(agentServer.url);
+    o.log?.(`waiting for ${o.agents} agent(s) at ${agentServer.url}`);
+    agents = await agentServer.waitFor(o.agents, events);
+  }
+  const weights = [Math.max(1, workers), ...agents.map((a) => a.workers)];
+  const totalWeight = weights.reduce((s, w) => s + w, 0);
+  const base: Omit<Job, 'startAt' | 'share' | 'offset' | 'seed'> = {
+    text: o.text,
+    file: o.file,
+    overrides,
+    runId,
+    sources,
+  };
+  let offset = 0;
+  const jobFor = (i: number): Omit<Job, 'startAt'> => {
+    const share = weights[i]! / totalWeight;
+    const job = { ...base, share, offset: offset / totalWeight, seed: plan.seed * 7919 + i };
+    offset += weights[i]!;
+    return job;
+  };
+  const pool = startLocalPool(jobFor(0), workers, events);
+  agents.forEach((a, i) => a.assign(jobFor(i + 1)));
+  await Promise.all([pool.ready, ...agents.map((a) => a.ready)]);
+  o.log?.(
+    `running ${plan.name}: ${workers} local worker(s)${agents.length ? ` + ${agents.length} agent(s)` : ''}, ` +
+      `${sources.length || 'default'} source address(es), targets ${plan.targets.join(', ')}`,
+  );
+
+  const startAt = Date.now() + 300;
+  const startedAt = new Date(startAt).toISOString();
+  pool.begin(startAt);
+  for (const a of agents) a.begin(startAt);
+  const sampler = new StatsSampler(plan.targets, startAt);
+  const totalMs = totalDurationMs(plan);
+  const progressTimer = setInterval(() => {
+    const row = agg.lastRow();
+    const elapsedMs = Math.min(totalMs, Date.now() - startAt);
+    const { phase, rate } = rateAt(plan.phases, elapsedMs);
+    o.onProgress?.({
+      elapsedMs,
+      totalMs,
+      phase: plan.phases[phase]?.name ?? '',
+      users: agg.gauge('users'),
+      connected: agg.gauge('connected'),
+      arrivalsPerSecond: row?.counters.arrivals ?? 0,
+      targetRate: rate,
+      messagesPerSecond: row?.counters.messages_delivered ?? 0,
+      p99: row?.p99 ?? {},
+      errors: agg.totals.errors + agg.totals.connect_errors + agg.totals.closes_unexpected,
+      late: agg.totals.arrivals_late,
+      dropped: agg.totals.arrivals_dropped,
+      lagMs: agg.gauge('event_loop_lag_ms'),
+    });
+  }, 1000);
+
+  const done = Promise.all([pool.done, ...agents.map((a) => a.done)]).then(async () => {
+    clearInterval(progressTimer);
+    await sampler.close();
+    await agentServer?.close();
+    agg.finish();
+    const latency = agg.latency();
+    const totals = agg.totals;
+    const derived = derive(totals);
+    const pct = (m: LatencyName, p: number) => {
+      const h = agg.histograms.get(m);
+      return h ? percentileMs(h, p) : 0;
+    };
+    const rows = agg.rows;
+    const peakConnected = Math.max(0, ...rows.map((r) => r.gauges.connected ?? 0));
+    const base0 = rows[0]?.gauges.rss_bytes ?? 0;
+    const peakRow = rows.find((r) => (r.gauges.connected ?? 0) === peakConnected);
+    const memoryPerUserBytes =
+      peakRow && peakConnected > 0
+        ? Math.max(0, ((peakRow.gauges.rss_bytes ?? 0) - base0) / peakConnected)
+        : null;
+    const histograms: Results['histograms'] = {};
+    for (const n of LATENCY_NAMES) {
+      const h = agg.histograms.get(n);
+      if (h && h.totalCount > 0) histograms[n] = encodeHistogram(h);
+    }
+    const results: Results = {
+      version: RESULTS_VERSION,
+      scenario: plan.name,
+      file: o.file,
+      runId,
+      startedAt,
+      durationMs: Date.now() - startAt,
+      targets: plan.targets,
+      phases: plan.phases.map((p) => ({
+        ...p,
+        maxUsers: Number.isFinite(p.maxUsers) ? p.maxUsers : null,
+        pause: undefined,
+      })),
+      generator: {
+        workers,
+        agents: agents.map((a) => a.name),
+        lost,
+        peakUsers: Math.max(0, ...rows.map((r) => r.gauges.users ?? 0)),
+        peakConnected,
+        memoryPerUserBytes: memoryPerUserBytes === null ? null : Math.round(memoryPerUserBytes),
+        maxEventLoopLagMs: Math.max(0, ...rows.map((r) => r.gauges.event_loop_lag_ms ?? 0)),
+      },
+      totals,
+      errors: agg.errors,
+      closes: agg.closes,
+      derived,
+      latency,
+      histograms,
+      series: rows,
+      stats: sampler.samples,
+      ensure: { passed: true, checks: [] },
+    };
+    results.ensure = evaluate(plan.ensure, results, pct);
+    if (lost.length > 0) results.ensure.passed = false;
+    return results;
+  });
+
+  return {
+    plan,
+    done,
+    stop() {
+      pool.stop();
+      for (const a of agents) a.stop();
+    },
+  };
+}

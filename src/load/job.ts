@@ -1,0 +1,59 @@
+/**
+ * What every generator process (local worker or remote agent) is given: the
+ * scenario text itself, the command-line overrides, and its share of the run.
+ * Each process parses the same text into the same plan.
+ */
+import { peakRate, totalDurationMs, type Plan } from './plan.js';
+import { parseScenario } from './scenario.js';
+import { expectedUsers } from './track-picker.js';
+
+export interface Overrides {
+  targets?: string[];
+  /** Scale arrivals so the peak holds about this many users at once. */
+  users?: number;
+  /** Scale arrivals so the peak rate is this many new users per second. */
+  rate?: number;
+  /** Scale phase durations so the run lasts this long, ms. */
+  durationMs?: number;
+}
+
+export interface Job {
+  text: string;
+  file: string;
+  overrides: Overrides;
+  share: number;
+  offset: number;
+  seed: number;
+  startAt: number;
+  runId: string;
+  sources: string[];
+}
+
+export function planFromJob(job: Pick<Job, 'text' | 'file' | 'overrides'>): Plan {
+  return applyOverrides(parseScenario(job.text, job.file), job.overrides);
+}
+
+/** Scales a plan to the command line's --target, --users, --rate and --duration. */
+export function applyOverrides(plan: Plan, o: Overrides): Plan {
+  let phases = plan.phases;
+  const scaleRate = (f: number) => {
+    phases = phases.map((p) => ({
+      ...p,
+      arrivalRate: p.arrivalRate * f,
+      rampTo: p.rampTo * f,
+      maxUsers: Number.isFinite(p.maxUsers) ? Math.max(1, Math.round(p.maxUsers * f)) : p.maxUsers,
+    }));
+  };
+  if (o.users !== undefined) {
+    const now = expectedUsers(plan);
+    if (now > 0) scaleRate(o.users / now);
+  } else if (o.rate !== undefined) {
+    const peak = peakRate(plan);
+    if (peak > 0) scaleRate(o.rate / peak);
+  }
+  if (o.durationMs !== undefined) {
+    const total = totalDurationMs(plan);
+    if (total > 0) phases = phases.map((p) => ({ ...p, durationMs: (p.durationMs * o.durationMs!) / total }));
+  }
+  return { ...plan, phases, targets: o.targets && o.targets.length > 0 ? o.targets : plan.targets };
+}

@@ -1,0 +1,251 @@
+/**
+ * A scripted virtual user: runs a scenario's steps (connect, send, expect,
+ * think, loop, branch, close, drop, call) against any WebSocket JSON service.
+ * Values in sent messages are substituted from variables, the user's CSV row
+ * and fields captured from earlier messages: "${name}".
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { WebSocket } from 'ws';
+import { sample, type Rng } from './distributions.js';
+import type { ScriptedUserSpec, Step } from './plan.js';
+import { wallNow, type UserHost, type VirtualUser } from './user-host.js';
+
+/** What a `call` hook receives. */
+export interface ScriptContext {
+  vars: Record<string, unknown>;
+  rng: Rng;
+  send(message: unknown): void;
+  /** The next message (of `type`, when given) within `timeoutMs`. */
+  next(type?: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+export type ScriptHook = (ctx: ScriptContext) => unknown;
+
+class StepFailed extends Error {}
+const hooks = new Map<string, Promise<Record<string, unknown>>>();
+
+export class ScriptedUser implements VirtualUser {
+  private ws: WebSocket | null = null;
+  private vars: Record<string, unknown>;
+  private inbox: { raw: string; msg: Record<string, unknown> }[] = [];
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private closing = false;
+  private connected = false;
+  private arrivedAt = 0;
+
+  constructor(
+    private readonly host: UserHost & { csvRow(rows: Record<string, string>[]): Record<string, string> },
+    private readonly spec: ScriptedUserSpec,
+    private readonly baseDir = '.',
+  ) {
+    this.vars = { ...spec.variables, ...host.csvRow(spec.csv), track: host.pickTrack() };
+  }
+
+  start(intendedAt: number): void {
+    this.arrivedAt = intendedAt;
+    this.run().then(
+      () => this.finish(),
+      (err: unknown) => {
+        if (!(err instanceof StepFailed) || !this.stopped) this.host.rec.inc('script_failures');
+        this.finish();
+      },
+    );
+  }
+
+  private async run(): Promise<void> {
+    await this.steps(this.spec.steps);
+  }
+
+  private async steps(list: readonly Step[]): Promise<void> {
+    for (const step of list) {
+      if (this.stopped) throw new StepFailed('stopped');
+      await this.step(step);
+    }
+  }
+
+  private async step(s: Step): Promise<void> {
+    const rng = this.host.rng;
+    switch (s.op) {
+      case 'connect':
+        return this.connect();
+      case 'send':
+        return this.send(substitute(s.json, this.vars));
+      case 'expect': {
+        const started = wallNow();
+        const m = await this.next(
+          s.timeoutMs,
+          (raw, msg) => (!s.type || msg.type === s.type) && (!s.match || s.match.test(raw)),
+        );
+        this.host.rec.latency('expect_time', wallNow() - started);
+        for (const [name, field] of Object.entries(s.capture))
+          this.vars[name] = field
+            .split('.')
+            .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], m);
+        return;
+      }
+      case 'think':
+        return new Promise((r) => setTimeout(r, sample(s.delay, rng)));
+      case 'loop':
+        for (let i = 0; i < (s.count ?? s.maxIterations); i++) {
+          if (s.whileExpr !== undefined && !condition(s.whileExpr, this.vars)) break;
+          this.vars.i = i;
+          await this.steps(s.steps);
+        }
+        return;
+      case 'branch': {
+        const yes =
+          s.ifExpr !== undefined ? condition(s.ifExpr, this.vars) : rng.next() < (s.probability ?? 0);
+        return this.steps(yes ? s.then : s.else);
+      }
+      case 'close':
+        this.closing = true;
+        this.ws?.close(1000);
+        return;
+      case 'drop':
+        this.closing = true;
+        this.host.rec.inc('bad_drops');
+        this.ws?.terminate();
+        return;
+      case 'call': {
+        const url = pathToFileURL(resolve(this.baseDir, s.module)).href;
+        if (!hooks.has(url)) hooks.set(url, import(url) as Promise<Record<string, unknown>>);
+        const fn = (await hooks.get(url)!)[s.exportName];
+        if (typeof fn !== 'function') throw new Error(`${s.module} exports no function "${s.exportName}"`);
+        await (fn as ScriptHook)({
+          vars: this.vars,
+          rng,
+          send: (m) => this.send(m),
+          next: (type, timeoutMs = 10_000) => this.next(timeoutMs, (_raw, msg) => !type || msg.type === type),
+        });
+        return;
+      }
+    }
+  }
+
+  private connect(): Promise<void> {
+    const ws = this.host.open();
+    this.ws = ws;
+    ws.on('message', (data) => {
+      const raw = data.toString();
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        msg = {};
+      }
+      if (msg.type === 'error') this.host.rec.error(String(msg.code));
+      this.inbox.push({ raw, msg });
+      this.wake?.();
+    });
+    ws.on('error', () => {});
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        this.connected = true;
+        this.host.rec.inc('connects');
+        this.host.rec.latency('connect_time', wallNow() - this.arrivedAt);
+        this.host.userConnected();
+        resolve();
+      });
+      ws.once('close', (code) => {
+        if (!this.connected) {
+          this.host.rec.inc('connect_errors');
+          reject(new StepFailed('connect failed'));
+        } else if (!this.closing) this.host.rec.unexpectedClose(code);
+        this.ws = null;
+        this.wake?.();
+      });
+    });
+  }
+
+  private send(message: unknown): void {
+    if (!this.ws || this.ws.readyState !== 1) throw new StepFailed('send while not connected');
+    this.ws.send(JSON.stringify(message));
+  }
+
+  private async next(
+    timeoutMs: number,
+    ok: (raw: string, msg: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>> {
+    const deadline = wallNow() + timeoutMs;
+    while (true) {
+      const i = this.inbox.findIndex((e) => ok(e.raw, e.msg));
+      if (i >= 0) {
+        const hit = this.inbox[i]!;
+        this.inbox.splice(0, i + 1);
+        return hit.msg;
+      }
+      this.inbox.length = 0;
+      const left = deadline - wallNow();
+      if (left <= 0 || !this.ws || this.stopped) throw new StepFailed('expect timed out');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  end(drop: boolean): void {
+    this.stopped = true;
+    this.closing = true;
+    if (drop) this.ws?.terminate();
+    else this.ws?.close(1000);
+    this.wake?.();
+  }
+
+  kill(): void {
+    this.end(true);
+  }
+
+  private finish(): void {
+    const ws = this.ws;
+    const done = () => this.host.userDone(this, this.connected);
+    if (ws && ws.readyState !== 3) {
+      this.closing = true;
+      ws.once('close', done);
+      ws.close(1000);
+    } else done();
+  }
+}
+
+/** Replaces "${name}" in every string of a JSON value; a string that is only "${name}" keeps the value's type. */
+export function substitute(v: unknown, vars: Record<string, unknown>): unknown {
+  if (typeof v === 'string') {
+    const whole = /^\$\{(\w+)\}$/.exec(v);
+    if (whole) return vars[whole[1]!] ?? '';
+    return v.replace(/\$\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
+  }
+  if (Array.isArray(v)) return v.map((x) => substitute(x, vars));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, vars)]));
+  return v;
+}
+
+/** "${a} < 3", "${state} == idle", "${flag}": comparisons after substitution (numbers compare as numbers). */
+export function condition(expr: string, vars: Record<string, unknown>): boolean {
+  const text = String(substitute(expr, vars));
+  const m = /^(.*?)\s*(==|!=|<=|>=|<|>)\s*(.*)$/.exec(text);
+  if (!m) return text !== '' && text !== 'false' && text !== '0';
+  const [a, op, b] = [m[1]!.trim(), m[2]!, m[3]!.trim()];
+  const num = a !== '' && b !== '' && !isNaN(Number(a)) && !isNaN(Number(b));
+  const x: number | string = num ? Number(a) : a;
+  const y: number | string = num ? Number(b) : b;
+  switch (op) {
+    case '==':
+      return x === y;
+    case '!=':
+      return x !== y;
+    case '<':
+      return x < y;
+    case '<=':
+      return x <= y;
+    case '>':
+      return x > y;
+    default:
+      return x >= y;
+  }
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import type { CommandIO } from '../../src/cli/io.js';
+import { startAgent } from '../../src/load/agent.js';
+import { startLoad } from '../../src/load/controller.js';
+import type { Results } from '../../src/load/results.js';
+import { startTestServer } from '../helpers/server.js';
+
+const scenario = (target: string, extra = '') => `
+name: short
+targets: [${target}]
+phases: [{ duration: 3s, arrivalRate: 20 }]
+catalogue: { size: 4 }
+drain: 5s
+users:
+  - kind: reference
+    session: { exponential: { mean: 2s } }
+    think: { exponential: { mean: 150ms } }
+    badClients: 0
+${extra}`;
+
+function captureIO(): CommandIO & { out(): string; err(): string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let o = '',
+    e = '';
+  stdout.on('data', (d: Buffer) => (o += d.toString()));
+  stderr.on('data', (d: Buffer) => (e += d.toString()));
+  return { env: {}, stdout, stderr, onStop() {}, out: () => o, err: () => e };
+}
+
+test('a short run reconciles: every message sent is delivered or counted, matches × 2 = matched users', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  const run = await startLoad({ file: 'short.yaml', text: scenario(target), workers: 0 });
+  const r = await run.done;
+  const tot = r.totals;
+  assert.ok(tot.arrivals >= 30, `arrivals ${tot.arrivals}`);
+  assert.equal(tot.connects, tot.arrivals);
+  assert.equal(tot.sessions_done, tot.arrivals);
+  assert.ok(tot.users_matched > 0 && tot.messages_sent > 0);
+  assert.equal(
+    tot.messages_sent,
+    tot.messages_delivered + tot.messages_lost + tot.messages_rejected + tot.messages_unconfirmed,
+  );
+  assert.equal(r.derived.messagesUnaccounted, 0);
+  assert.equal(tot.messages_lost, 0);
+  assert.equal(tot.closes_unexpected, 0);
+  const serverMatches = (await server.metrics.matches.get()).values[0]?.value ?? 0;
+  assert.equal(serverMatches * 2, tot.users_matched);
+  assert.equal(r.latency.message_latency.count, tot.messages_delivered);
+  assert.equal(r.latency.connect_time.count, tot.connects);
+  assert.ok(r.series.length >= 3);
+  assert.ok(r.stats.some((s) => s.connections !== undefined));
+  assert.equal(server.stats().connections, 0);
+});
+
+test('the CLI exits 3 when ensure fails, writes results, and the report renders from them', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  const dir = mkdtempSync(join(tmpdir(), 'samesong-load-'));
+  const file = join(dir, 'strict.yaml');
+  writeFileSync(
+    file,
+    scenario(
+      'ws://127.0.0.1:1/ws',
+      'ensure:\n  message_latency: { p50: 1ms }\n  connect_time: { max: 1ms }\n',
+    ),
+  );
+  const out = join(dir, 'results.json');
+  const io = captureIO();
+  const code = await main(
+    ['load', file, '--target', target, '--duration', '2s', '--workers', '0', '--out', out],
+    io,
+  );
+  assert.equal(code, 3, io.out() + io.err());
+  assert.match(io.out(), /FAIL message_latency p50/);
+  assert.match(io.out(), /thresholds: FAILED/);
+  const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+  assert.equal(results.version, 1);
+  assert.equal(results.ensure.passed, false);
+  assert.deepEqual(results.targets, [target]);
+
+  const html = join(dir, 'report.html');
+  const rio = captureIO();
+  assert.equal(await main(['report', out, '-o', html], rio), 0, rio.err());
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /^<!doctype html>/);
+  assert.equal((page.match(/<svg /g) ?? []).length >= 9, true);
+  assert.match(page, /Message latency, end to end/);
+  assert.match(page, /thresholds: FAILED/);
+  assert.doesNotMatch(page, /<script|https?:\/\/(?!127\.0\.0\.1)/);
+});
+
+test('a bad scenario is refused with every error, exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'samesong-load-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'phases:\n  - duration: forever\n    arrivalRate: fast\n');
+  const io = captureIO();
+  assert.equal(await main(['load', file, '--target', 'ws://127.0.0.1:1/ws'], io), 2);
+  assert.match(io.err(), /bad\.yaml:2: phases\[0\]\.duration/);
+  assert.match(io.err(), /bad\.yaml:3: phases\[0\]\.arrivalRate/);
+});
+
+test('scripted users run their steps, hooks included, mixed by weight with reference users', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  const steps = `
+  - kind: script
+    name: pinger
+    weight: 1
+    variables: { greeting: hi }
+    steps:
+      - connect
+      - expect: { type: welcome, timeout: 5s, capture: { sid: id } }
+      - loop:
+          count: 2
+          steps:
+            - send: { type: ping, id: "\${greeting}-\${i}" }
+            - expect: { type: pong, match: '"id":"hi-', timeout: 5s }
+      - call: { module: ./load-hook.mjs, export: ping }
+      - branch: { if: "\${hooked} == hook", then: [close], else: [drop] }
+`;
+  const text = scenario(target).replace(/\n$/, '') + steps;
+  const run = await startLoad({
+    file: join(import.meta.dirname, '../fixtures/mixed.yaml'),
+    text,
+    workers: 0,
+  });
+  const r = await run.done;
+  assert.equal(r.totals.script_failures, 0);
+  assert.equal(r.totals.bad_drops, 0);
+  assert.ok(r.latency.expect_time.count >= 3 * 5, `expects ${r.latency.expect_time.count}`);
+  assert.ok(r.totals.users_matched > 0, 'reference users ran too');
+  assert.equal(r.totals.closes_unexpected, 0);
+});
+
+test('an agent joins a controller, takes a share, and its counts are merged', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  let agentDone: Promise<void> | undefined;
+  const run = await startLoad({
+    file: 'agent.yaml',
+    text: scenario(target),
+    workers: 1,
+    agents: 1,
+    onListening: (url) => {
+      agentDone = startAgent({ controller: url, workers: 0, name: 'test-agent' }).then((a) => a.done);
+    },
+  });
+  const r = await run.done;
+  await agentDone;
+  assert.deepEqual(r.generator.agents, ['test-agent#1']);
+  assert.deepEqual(r.generator.lost, []);
+  assert.ok(r.totals.arrivals >= 30, `arrivals ${r.totals.arrivals}`);
+  assert.equal(
+    r.totals.messages_sent,
+    r.totals.messages_delivered +
+      r.totals.messages_lost +
+      r.totals.messages_rejected +
+      r.totals.messages_unconfirmed,
+  );
+  const serverMatches = (await server.metrics.matches.get()).values[0]?.value ?? 0;
+  assert.equal(serverMatches * 2, r.totals.users_matched);
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { applyOverrides } from '../../src/load/job.js';
+import { peakRate, totalDurationMs } from '../../src/load/plan.js';
+import { parseScenario, ScenarioError } from '../../src/load/scenario.js';
+import { parseSources } from '../../src/load/sources.js';
+import { expectedUsers } from '../../src/load/track-picker.js';
+
+test('the shipped scenarios are valid and heyso holds the reference profile', () => {
+  const heyso = parseScenario(readFileSync('scenarios/heyso.yaml', 'utf8'), 'scenarios/heyso.yaml');
+  assert.equal(peakRate(heyso), 5555);
+  const user = heyso.users[0]!;
+  assert.equal(user.kind, 'reference');
+  if (user.kind !== 'reference') return;
+  assert.deepEqual(user.session.spec, { kind: 'exponential', mean: 180_000 });
+  assert.deepEqual(user.think.spec, { kind: 'exponential', mean: 8000 });
+  assert.equal(user.badShare, 0.1);
+  assert.equal(user.messageLength.max, 1000);
+  assert.ok(Math.abs(expectedUsers(heyso) - 999_900) < 1);
+  const smoke = parseScenario(readFileSync('scenarios/smoke.yaml', 'utf8'), 'scenarios/smoke.yaml');
+  assert.equal(totalDurationMs(smoke), 30_000);
+});
+
+test('every problem of a scenario is reported at once, with its field and line', () => {
+  const text = [
+    'name: broken', // 1
+    'targets: [http://nope]', // 2
+    'arrivals: sometimes', // 3
+    'phases:', // 4
+    '  - duration: 10 parsecs', // 5
+    '    arrivalRate: -1', // 6
+    '  - pause: 2s', // 7
+    '    arrivalRate: 4', // 8
+    'users:', // 9
+    '  - kind: reference', // 10
+    '    think: { exponential: { mean: 1s }, poisson: 2 }', // 11
+    '    badClients: 2', // 12
+    '    colour: blue', // 13
+    'ensure:', // 14
+    '  message_latency: { p99: 1s, fast: 2 }', // 15
+  ].join('\n');
+  let err: unknown;
+  try {
+    parseScenario(text, 'broken.yaml');
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ScenarioError);
+  const got = err.issues.map((i) => `${i.line} ${i.field}`);
+  assert.deepEqual(got.sort(), [
+    '11 users[0].think.poisson',
+    '12 users[0].badClients',
+    '13 users[0].colour',
+    '15 ensure.message_latency.fast',
+    '2 targets[0]',
+    '3 arrivals',
+    '5 phases[0].duration',
+    '6 phases[0].arrivalRate',
+    '8 phases[1].arrivalRate',
+  ]);
+  assert.match(err.message, /broken\.yaml:5: phases\[0\]\.duration: must be a duration/);
+});
+
+test('a missing phase list and YAML syntax errors are reported with lines', () => {
+  assert.throws(
+    () => parseScenario('name: x\n', 'a.yaml'),
+    (e: ScenarioError) => e.issues[0]!.field === 'phases',
+  );
+  assert.throws(
+    () => parseScenario('name: x\nname: y\n', 'b.yaml'),
+    (e: ScenarioError) => e.issues[0]!.field === '(syntax)' && e.issues[0]!.line === 2,
+  );
+});
+
+test('--rate, --users, --duration and --target scale the plan', () => {
+  const plan = parseScenario(readFileSync('scenarios/heyso.yaml', 'utf8'), 'scenarios/heyso.yaml');
+  const r = applyOverrides(plan, { rate: 55.55, durationMs: 30_000, targets: ['ws://127.0.0.1:1/ws'] });
+  assert.ok(Math.abs(peakRate(r) - 55.55) < 1e-9);
+  assert.ok(Math.abs(totalDurationMs(r) - 30_000) < 1e-6);
+  assert.deepEqual(r.targets, ['ws://127.0.0.1:1/ws']);
+  const u = applyOverrides(plan, { users: 100_000 });
+  assert.ok(Math.abs(expectedUsers(u) - 100_000) < 1);
+});
+
+test('source addresses come from ranges and CIDRs, bad ones are refused', () => {
+  assert.deepEqual(parseSources(['127.0.0.2-127.0.0.4']), ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  assert.deepEqual(parseSources(['127.0.1.0/30']), ['127.0.1.1', '127.0.1.2']);
+  assert.throws(() => parseSources(['127.0.0.9-127.0.0.2']), /ends before/);
+  assert.throws(() => parseSources(['nope']), /expected an address/);
+});
