@@ -13,7 +13,8 @@ export const serveCommand: Command = {
     usage: 'samesong serve [options]',
     summary: 'Runs app server, matchmaker and in-memory bus in one process.',
     details:
-      'Serves the chat page at /, the dashboard at /dashboard, WebSocket clients at /ws, and\n' +
+      'Serves the chat page at /, the dashboard at /dashboard, WebSocket clients at /ws,\n' +
+      'SockJS clients at /sockjs, and\n' +
       '/healthz, /readyz, /metrics, /stats. SIGTERM or Ctrl-C drains: clients are told to come\n' +
       'back later (spread over --drain-timeout) and the process exits.',
   },

@@ -28,6 +28,7 @@ export class SockJsTransport implements Transport {
   #code: number | null = null;
   #queued = 0;
   #events: TransportEvents | null = null;
+  #reported = false;
 
   constructor(private readonly conn: sockjs.Connection) {}
 
@@ -52,7 +53,7 @@ export class SockJsTransport implements Transport {
       }
       events.message(message, false);
     });
-    this.conn.on('close', () => events.close(this.#code ?? ABNORMAL));
+    this.conn.on('close', () => this.#reportClose(this.#code ?? ABNORMAL));
   }
 
   send(text: string): void {
@@ -65,12 +66,25 @@ export class SockJsTransport implements Transport {
 
   close(code: number, reason: string): void {
     this.#code ??= code;
-    this.conn.close(String(code), reason);
+    this.#closeWith(code, reason);
   }
 
   terminate(): void {
     this.#code ??= ABNORMAL;
-    this.conn.close(String(ABNORMAL), 'connection dropped');
+    this.#closeWith(ABNORMAL, 'connection dropped');
+  }
+
+  /** sockjs reports a close only when its session times out; the server's own close counts at once. */
+  #reportClose(code: number): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.#events?.close(code);
+  }
+
+  /** The close frame must carry a number (the typings say string; clients compare numbers). */
+  #closeWith(code: number, reason: string): void {
+    (this.conn.close as unknown as (code: number, reason: string) => boolean).call(this.conn, code, reason);
+    queueMicrotask(() => this.#reportClose(code));
   }
 
   /** SockJS keeps its own heartbeat and drops a silent peer, so the probe is answered at once. */
@@ -106,11 +120,19 @@ export function createSockJsEndpoint(
       const path = (req.url ?? '/').split('?')[0]!;
       if (path !== SOCKJS_PREFIX && !path.startsWith(`${SOCKJS_PREFIX}/`)) return false;
       if (req.method === 'POST') {
-        const length = Number(req.headers['content-length']);
-        if (!Number.isFinite(length) || length > MAX_POST_BYTES) {
+        const declared = req.headers['content-length'];
+        if (declared !== undefined && !(Number(declared) <= MAX_POST_BYTES)) {
           res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-          res.end('request body too large or without content-length\n');
+          res.end('request body too large\n');
           return true;
+        }
+        if (declared === undefined) {
+          // chunked: counted as it arrives (sockjs reads the body in the same tick, no data is missed)
+          let seen = 0;
+          req.on('data', (chunk: Buffer) => {
+            seen += chunk.length;
+            if (seen > MAX_POST_BYTES) req.destroy();
+          });
         }
       }
       return handler(req, res);
