@@ -117,18 +117,18 @@ export class Matchmaker {
   }
 
   #remove(waiting: Waiting): void {
-    const { session, track } = waiting.seeker;
-    this.#bySession.delete(session);
-    const queue = this.#queues.get(track);
-    if (queue) {
-      queue.delete(session);
-      if (queue.size === 0) this.#queues.delete(track);
-    }
+    this.#unlink(waiting);
     this.#timeouts.cancel(waiting.deadline);
   }
 
   #expire(waiting: Waiting): void {
     if (this.#bySession.get(waiting.seeker.session) !== waiting) return;
+    this.#unlink(waiting);
+    this.events.onTimeout(waiting.seeker);
+  }
+
+  /** Takes a seeker out of the indexes (its deadline is the caller's business). */
+  #unlink(waiting: Waiting): void {
     const { session, track } = waiting.seeker;
     this.#bySession.delete(session);
     const queue = this.#queues.get(track);
@@ -136,7 +136,6 @@ export class Matchmaker {
       queue.delete(session);
       if (queue.size === 0) this.#queues.delete(track);
     }
-    this.events.onTimeout(waiting.seeker);
   }
 }
 
