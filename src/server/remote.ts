@@ -15,6 +15,10 @@ import type { Connection } from './connection.js';
 import { hashSecret, newId } from '../util/ids.js';
 import type { Hub } from './hub.js';
 import { Chat, RemotePeer, Session } from './session.js';
+import { registerClusterMetrics } from './cluster-metrics.js';
+
+/** How long after the search timeout a search with no answer from its matchmaker ends anyway. */
+const SEARCH_SLACK_MS = 2000;
 
 export interface RemoteOptions {
   bus: Bus;
@@ -34,10 +38,15 @@ export class Remote {
   readonly #graceQueue: DeadlineQueue<Session>;
   /** Ops for sessions this server no longer holds (lost in a race with a move). */
   stale = 0;
+  /** Searches ended by the backstop: the matchmaker's answer was lost. */
+  searchBackstops = 0;
   /** Messages held for local away sessions, as written to the store (passed on at a takeover). */
   readonly #held = new Map<string, string[]>();
   /** Sessions that moved to another app server: ops still arriving for them follow. */
   readonly #moved = new Map<string, { server: string; until: number }>();
+  /** A backstop per search: if no match or timeout came back in time (ops lost), no_match. */
+  readonly #searches: DeadlineQueue<{ session: string; seq: number; track: string }>;
+  readonly #searchSeqs = new Map<string, number>();
 
   constructor(
     private readonly hub: Hub,
@@ -63,6 +72,14 @@ export class Remote {
       },
     );
     this.#graceQueue = new DeadlineQueue(hub.options.resumeGraceMs, (s) => this.#graceEnded(s));
+    this.#searches = new DeadlineQueue(hub.options.searchTimeoutMs + SEARCH_SLACK_MS, (w) => {
+      if (this.#searchSeqs.get(w.session) === w.seq) this.#searchSeqs.delete(w.session);
+      if (this.hub.currentSearch(w.session, w.seq)) {
+        this.searchBackstops++;
+        this.hub.searchTimedOut(w.session, w.seq, w.track);
+      }
+    });
+    registerClusterMetrics(hub.metrics.registry, this);
     this.shards = options.shards;
   }
 
@@ -72,7 +89,13 @@ export class Remote {
     await this.link.start();
   }
 
+  /** Store writes that failed (Redis unreachable). */
+  get storeFailures(): number {
+    return this.#store.failures;
+  }
+
   async close(): Promise<void> {
+    this.#searches.close();
     this.#graceQueue.close();
     await this.link.close();
   }
@@ -106,6 +129,10 @@ export class Remote {
   }
 
   seek(seeker: Seeker): void {
+    if (this.#searchSeqs.get(seeker.session) !== seeker.seq) {
+      this.#searchSeqs.set(seeker.session, seeker.seq);
+      this.#searches.add({ session: seeker.session, seq: seeker.seq, track: seeker.track });
+    }
     this.link.seek(toWire(seeker));
   }
 
