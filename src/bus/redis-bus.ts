@@ -43,6 +43,7 @@ export class RedisBus implements Bus {
   readonly #cluster: boolean;
   #up = false;
   #closed = false;
+  #resubscribing = false;
 
   private constructor(options: RedisBusOptions) {
     this.#cluster = options.cluster ?? false;
@@ -59,6 +60,11 @@ export class RedisBus implements Bus {
       this.#pub = cluster;
       this.#sub = cluster;
       cluster.on('smessage', (channel: string, message: string) => this.#handlers.get(channel)?.(message));
+      // Each master's connection is watched: one shard down is the bus down for its channels.
+      cluster.on('+node', (node: Redis) => {
+        node.on('close', () => this.#setUp(false));
+        node.on('ready', () => this.#checkUp());
+      });
     } else {
       this.#pub = new Redis(options.url, opts);
       this.#sub = new Redis(options.url, opts);
@@ -82,6 +88,7 @@ export class RedisBus implements Bus {
       await bus.close();
       throw new BusDownError(`cannot connect to Redis at ${options.url}: ${(err as Error).message}`);
     }
+    if (bus.#cluster) await bus.#mastersReady();
     bus.#checkUp();
     return bus;
   }
@@ -130,8 +137,47 @@ export class RedisBus implements Bus {
   }
 
   #checkUp(): void {
+    if (this.#closed || this.#up) return;
     const ready = [this.#pub, this.#sub].every((c) => c.status === 'ready');
-    if (ready) this.#setUp(true);
+    if (!ready) return;
+    if (!this.#cluster) {
+      this.#setUp(true);
+      return;
+    }
+    const masters = (this.#pub as Cluster).nodes('master');
+    // Connections to masters are lazy: open them now (each one's 'ready' checks again).
+    for (const n of masters) if (n.status === 'wait') n.connect().catch(() => {});
+    if (masters.length === 0 || masters.some((n) => n.status !== 'ready')) return;
+    // A restarted shard lost its subscribers' state: subscribe again before saying 'up'.
+    if (this.#resubscribing) return;
+    this.#resubscribing = true;
+    const channels = [...this.#handlers.keys()];
+    Promise.all(channels.map((c) => (this.#sub as Cluster).ssubscribe(c)))
+      .then(
+        () => this.#setUp(true),
+        () => {
+          /* a shard still down: the next 'ready' tries again */
+        },
+      )
+      .finally(() => {
+        this.#resubscribing = false;
+      });
+  }
+
+  /**
+   * Waits until every master's command connection is ready (cluster mode): the
+   * first publishes to a node still connecting would be retried, out of order.
+   */
+  async #mastersReady(timeoutMs = 10_000): Promise<void> {
+    const cluster = this.#pub as Cluster;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const masters = cluster.nodes('master');
+      for (const n of masters) if (n.status === 'wait') n.connect().catch(() => {});
+      if (masters.length > 0 && masters.every((n) => n.status === 'ready')) return;
+      if (Date.now() > deadline) throw new BusDownError('Redis Cluster masters not reachable');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   #setUp(up: boolean): void {

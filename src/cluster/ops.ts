@@ -88,10 +88,22 @@ export interface BackOp {
   chat: string;
   server: string;
 }
-/** A session resumed on another app server: forget it silently (closing its connection with 4001). */
+/**
+ * A session resumed on another app server (`server`): forget it silently
+ * (closing its connection with 4001), pass on what it held beyond the `held`
+ * messages the new server claimed, and forward what still arrives for it.
+ */
 export interface TakeoverOp {
   op: 'takeover';
   to: string;
+  server: string;
+  held: number;
+}
+/** A server message (JSON) for a session that moved here, passed on by its former app server. */
+export interface DeliverOp {
+  op: 'deliver';
+  to: string;
+  message: string;
 }
 
 export interface HeartbeatOp {
@@ -102,7 +114,7 @@ export interface HeartbeatOp {
 
 export type ShardOp = SeekOp | CancelOp;
 export type AppOp =
-  MatchOp | TimeoutOp | CollectOp | MsgOp | TypingOp | LeftOp | AwayOp | BackOp | TakeoverOp;
+  MatchOp | TimeoutOp | CollectOp | MsgOp | TypingOp | LeftOp | AwayOp | BackOp | TakeoverOp | DeliverOp;
 export type Op = ShardOp | AppOp | HeartbeatOp;
 
 /** The matchmaker shard of a normalised track (FNV-1a over UTF-16 code units). */

@@ -9,7 +9,12 @@ import { OpsError } from './errors.js';
 import { startHaproxy, type HaproxyHandle } from './haproxy.js';
 import { freePort, waitForPort } from './ports.js';
 import { diedWhileStarting, startProcess, type ManagedProcess } from './processes.js';
-import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import {
+  startRedisCluster,
+  startRedisServer,
+  type RedisClusterHandle,
+  type RedisServerHandle,
+} from './redis-server.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/samesong.js');
 
@@ -21,6 +26,8 @@ export interface LocalDeploymentOptions {
   host?: string;
   /** An existing Redis instead of starting one. */
   redisUrl?: string;
+  /** Start (or, with redisUrl, join) a Redis Cluster of 3 masters: sharded pub/sub. */
+  cluster?: boolean;
   /** Extra flags for every app server (e.g. --resume-grace 2). */
   appArgs?: readonly string[];
   /** Extra flags for every matchmaker. */
@@ -38,6 +45,8 @@ export interface AppProcess {
 
 export interface LocalDeployment {
   readonly redis: RedisServerHandle | null;
+  /** The Redis Cluster started for `cluster: true`. */
+  readonly redisCluster: RedisClusterHandle | null;
   readonly redisUrl: string;
   readonly apps: AppProcess[];
   readonly matchmakers: ManagedProcess[];
@@ -61,8 +70,14 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
   };
   try {
     let redis: RedisServerHandle | null = null;
+    let redisCluster: RedisClusterHandle | null = null;
     let redisUrl = o.redisUrl;
-    if (!redisUrl) {
+    if (!redisUrl && o.cluster) {
+      redisCluster = await startRedisCluster({ host });
+      started.push(redisCluster);
+      redisUrl = redisCluster.urls.join(',');
+      progress(`Redis Cluster on ${redisUrl}`);
+    } else if (!redisUrl) {
       redis = await startRedisServer({ host });
       started.push(redis);
       redisUrl = redis.url;
@@ -80,6 +95,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         redisUrl,
         '--shard',
         `${shard}/${shards}`,
+        ...(o.cluster ? ['--cluster'] : []),
         ...(o.matchmakerArgs ?? []),
       ];
       const proc = startProcess(`matchmaker ${shard}/${shards}`, node, args);
@@ -104,6 +120,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         id,
         '--shards',
         shards,
+        ...(o.cluster ? ['--cluster'] : []),
         '--host',
         host,
         '--port',
@@ -138,6 +155,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
     }
     return {
       redis,
+      redisCluster,
       redisUrl,
       apps,
       matchmakers,

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { ClusterLink } from '../cluster/link.js';
-import { shardOf, type AppOp, type MatchOp, type SeekerWire } from '../cluster/ops.js';
+import { shardOf, type AppOp, type MatchOp, type SeekerWire, type TakeoverOp } from '../cluster/ops.js';
 import type { SessionRecord, SessionStore } from '../cluster/session-store.js';
 import type { Seeker } from '../matchmaker/matchmaker.js';
 import type { Bus } from '../bus/bus.js';
@@ -15,6 +15,10 @@ import type { Connection } from './connection.js';
 import { hashSecret, newId } from '../util/ids.js';
 import type { Hub } from './hub.js';
 import { Chat, RemotePeer, Session } from './session.js';
+import { registerClusterMetrics } from './cluster-metrics.js';
+
+/** How long after the search timeout a search with no answer from its matchmaker ends anyway. */
+const SEARCH_SLACK_MS = 2000;
 
 export interface RemoteOptions {
   bus: Bus;
@@ -34,6 +38,15 @@ export class Remote {
   readonly #graceQueue: DeadlineQueue<Session>;
   /** Ops for sessions this server no longer holds (lost in a race with a move). */
   stale = 0;
+  /** Searches ended by the backstop: the matchmaker's answer was lost. */
+  searchBackstops = 0;
+  /** Messages held for local away sessions, as written to the store (passed on at a takeover). */
+  readonly #held = new Map<string, string[]>();
+  /** Sessions that moved to another app server: ops still arriving for them follow. */
+  readonly #moved = new Map<string, { server: string; until: number }>();
+  /** A backstop per search: if no match or timeout came back in time (ops lost), no_match. */
+  readonly #searches: DeadlineQueue<{ session: string; seq: number; track: string }>;
+  readonly #searchSeqs = new Map<string, number>();
 
   constructor(
     private readonly hub: Hub,
@@ -59,6 +72,14 @@ export class Remote {
       },
     );
     this.#graceQueue = new DeadlineQueue(hub.options.resumeGraceMs, (s) => this.#graceEnded(s));
+    this.#searches = new DeadlineQueue(hub.options.searchTimeoutMs + SEARCH_SLACK_MS, (w) => {
+      if (this.#searchSeqs.get(w.session) === w.seq) this.#searchSeqs.delete(w.session);
+      if (this.hub.currentSearch(w.session, w.seq)) {
+        this.searchBackstops++;
+        this.hub.searchTimedOut(w.session, w.seq, w.track);
+      }
+    });
+    registerClusterMetrics(hub.metrics.registry, this);
     this.shards = options.shards;
   }
 
@@ -68,7 +89,13 @@ export class Remote {
     await this.link.start();
   }
 
+  /** Store writes that failed (Redis unreachable). */
+  get storeFailures(): number {
+    return this.#store.failures;
+  }
+
   async close(): Promise<void> {
+    this.#searches.close();
     this.#graceQueue.close();
     await this.link.close();
   }
@@ -84,6 +111,7 @@ export class Remote {
   }
 
   removed(s: Session): void {
+    this.#held.delete(s.id);
     this.#store.remove(s.id);
   }
 
@@ -93,10 +121,18 @@ export class Remote {
   }
 
   hold(s: Session, message: ServerMessage): void {
-    this.#store.hold(s.id, JSON.stringify(message));
+    const text = JSON.stringify(message);
+    const list = this.#held.get(s.id);
+    if (list) list.push(text);
+    else this.#held.set(s.id, [text]);
+    this.#store.hold(s.id, text);
   }
 
   seek(seeker: Seeker): void {
+    if (this.#searchSeqs.get(seeker.session) !== seeker.seq) {
+      this.#searchSeqs.set(seeker.session, seeker.seq);
+      this.#searches.add({ session: seeker.session, seq: seeker.seq, track: seeker.track });
+    }
     this.link.seek(toWire(seeker));
   }
 
@@ -163,12 +199,13 @@ export class Remote {
     held: string[],
   ): void {
     const me = this.hub.serverId;
+    this.#held.delete(id);
     const local = this.hub.sessions.get(id);
     if (server === me && local && !local.ended) {
       this.hub.resumeLocal(conn, fresh, local, held, secret);
       return;
     }
-    if (server !== me) this.link.toServer(server, { op: 'takeover', to: id });
+    if (server !== me) this.link.toServer(server, { op: 'takeover', to: id, server: me, held: held.length });
     const s = new Session(id, conn, hashSecret(secret));
     if (record.recent?.length) s.recent = new Map(record.recent);
     let counted = false;
@@ -212,8 +249,53 @@ export class Remote {
     return { s, peer: s.chat.other(s) };
   }
 
+  /** Passes an op on to the app server a session moved to; false when it did not move. */
+  #follow(op: AppOp): boolean {
+    if (!('to' in op) || op.op === 'takeover' || this.hub.sessions.has(op.to)) return false;
+    const moved = this.#moved.get(op.to);
+    if (!moved) return false;
+    if (moved.until < Date.now()) {
+      this.#moved.delete(op.to);
+      return false;
+    }
+    this.link.toServer(moved.server, op);
+    return true;
+  }
+
+  /** Another app server claimed a local session: hand it over. */
+  #takeover(op: TakeoverOp): void {
+    const s = this.hub.sessions.get(op.to);
+    const held = this.#held.get(op.to) ?? [];
+    this.#held.delete(op.to);
+    // Held here after the new server claimed the store's list: pass them on.
+    for (const message of held.slice(op.held))
+      this.link.toServer(op.server, { op: 'deliver', to: op.to, message });
+    const now = Date.now();
+    for (const [id, m] of this.#moved) if (m.until < now) this.#moved.delete(id);
+    this.#moved.set(op.to, { server: op.server, until: now + this.hub.options.resumeGraceMs + 60_000 });
+    if (!s) return;
+    const partner = s.chat?.other(s);
+    if (s.chat && partner instanceof Session) {
+      // The partner stays here: its chat now crosses to the new server (it saw partner_away).
+      const peer = new RemotePeer(s.id, op.server);
+      peer.away = true;
+      partner.chat = new Chat(s.chat.id, s.chat.track, partner, peer);
+      s.chat = null;
+      this.link.watch(op.server);
+      this.saved(partner);
+    }
+    this.hub.release(s);
+  }
+
   #onOp(op: AppOp): void {
+    if (this.#follow(op)) return;
     switch (op.op) {
+      case 'deliver': {
+        const s = this.hub.sessions.get(op.to);
+        if (s) this.hub.deliver(s, JSON.parse(op.message) as ServerMessage);
+        else this.stale++;
+        return;
+      }
       case 'match':
         return this.#match(op);
       case 'timeout':
@@ -261,11 +343,8 @@ export class Remote {
         }
         return;
       }
-      case 'takeover': {
-        const s = this.hub.sessions.get(op.to);
-        if (s) this.hub.release(s);
-        return;
-      }
+      case 'takeover':
+        return this.#takeover(op);
     }
   }
 
