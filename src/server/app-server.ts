@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { CloseCode, Limits } from '../protocol/index.js';
 import { serverConfig, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
@@ -136,11 +136,12 @@ export async function startServer(
     maxPayload: Limits.maxPayloadBytes,
     perMessageDeflate: false,
     clientTracking: false,
+    WebSocket: WebSocketTransport,
   });
   const limits = { rate: config.rate, burst: config.burst, sendBufferLimit: config.sendBufferLimit };
   // Every WebSocket until its socket closes, including those the hub has let go of while their
   // closing handshake runs (misbehaviour, takeover, full), so that shutdown ends them all.
-  const sockets = new Set<WebSocket>();
+  const sockets = new Set<WebSocketTransport>();
 
   const routes = createRequestHandler({
     ready: () => !draining && !full(),
@@ -169,7 +170,7 @@ export async function startServer(
   };
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -182,10 +183,12 @@ export async function startServer(
       );
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      sockets.add(ws);
-      ws.once('close', () => sockets.delete(ws));
-      accept(new WebSocketTransport(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // From here ws handles the socket's errors.
+      socket.off('error', destroySocket);
+      const transport = ws as WebSocketTransport;
+      transport.attach(sockets);
+      accept(transport);
     });
   });
 
@@ -273,4 +276,8 @@ export async function startServer(
     },
     close: shutdown,
   };
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }

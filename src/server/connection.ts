@@ -13,9 +13,9 @@ import {
   type ServerMessage,
 } from '../protocol/index.js';
 import type { ServerMetrics } from './metrics.js';
-import { TokenBucket, WindowCounter } from './rate-limiter.js';
+import { takeToken, WindowCounter, type BucketState } from './rate-limiter.js';
 import type { Session } from './session.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportEvents } from './transport.js';
 
 /** What the loss of a connection means for its session. */
 export type LossMode = 'end' | 'hold';
@@ -31,7 +31,11 @@ export interface ConnectionLimits {
   sendBufferLimit: number;
 }
 
-export class Connection {
+/**
+ * The Connection is its transport's listener and its own token bucket, so that
+ * an idle connection holds no closures and no objects beside itself.
+ */
+export class Connection implements TransportEvents, BucketState {
   session: Session | null = null;
   /** Client messages received so far (a resume must be the first). */
   received = 0;
@@ -40,7 +44,9 @@ export class Connection {
   deferred: ClientMessage[] | null = null;
   /** Set when the server decided what the close means (misbehaviour, drain, takeover). */
   #lossMode: LossMode | 'none' | null = null;
-  #bucket: TokenBucket;
+  /** Rate-limit tokens left, and when they were last refilled (ms). */
+  tokens: number;
+  last: number;
   #errors: WindowCounter | null = null;
   /** The socket has closed. */
   #closed = false;
@@ -53,22 +59,9 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly metrics: ServerMetrics,
   ) {
-    this.#bucket = new TokenBucket(limits.rate, limits.burst, Date.now());
-    transport.listen({
-      message: (data, isBinary) => this.#onFrame(data, isBinary),
-      pong: () => {
-        this.alive = true;
-      },
-      error: (code) => {
-        // The transport closes the connection itself with the matching code (1002, 1007, 1009)
-        // and reads no further frames: the session ends at once, as for any misbehaviour.
-        if (this.#lossMode !== null) return;
-        this.#lossMode = 'end';
-        this.metrics.closes.inc({ code: String(wsErrorCloseCode(code)) });
-        this.#report();
-      },
-      close: (code) => this.#onClose(code),
-    });
+    this.tokens = limits.burst;
+    this.last = Date.now();
+    transport.listen(this);
   }
 
   get open(): boolean {
@@ -83,7 +76,7 @@ export class Connection {
   sendRaw(text: string): void {
     if (this.#closed || !this.transport.open) return;
     this.transport.send(text);
-    this.metrics.messagesOut.inc();
+    this.metrics.counts.messagesOut++;
     if (this.transport.bufferedAmount > this.limits.sendBufferLimit) {
       this.metrics.slowReaders.inc();
       this.#lossMode ??= 'hold';
@@ -130,17 +123,32 @@ export class Connection {
     this.transport.ping();
   }
 
-  #onFrame(data: Buffer | string, isBinary: boolean): void {
+  // ---- TransportEvents (called by the transport only) ----
+
+  onPong(): void {
+    this.alive = true;
+  }
+
+  onFault(code?: string): void {
+    // The transport closes the connection itself with the matching code (1002, 1007, 1009)
+    // and reads no further frames: the session ends at once, as for any misbehaviour.
+    if (this.#lossMode !== null) return;
+    this.#lossMode = 'end';
+    this.metrics.closes.inc({ code: String(wsErrorCloseCode(code)) });
+    this.#report();
+  }
+
+  onFrame(data: Buffer | string, isBinary: boolean): void {
     // ws still emits frames that arrive after the server sent its close frame: ignore them.
     if (this.#closed || this.#lossMode !== null || !this.transport.open) return;
     this.alive = true;
-    this.metrics.messagesIn.inc();
+    this.metrics.counts.messagesIn++;
     if (isBinary) {
       this.close(CloseCode.unsupportedData, 'binary frames are not accepted');
       return;
     }
     const parsed = parseClientFrame(typeof data === 'string' ? data : data.toString('utf8'));
-    if (!this.#bucket.take(Date.now())) {
+    if (!takeToken(this, this.limits.rate, this.limits.burst, Date.now())) {
       this.sendError(
         'rate_limited',
         'too many messages; this one was dropped',
@@ -157,7 +165,7 @@ export class Connection {
     else this.owner.onMessage(this, parsed.message);
   }
 
-  #onClose(code: number): void {
+  onLost(code: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#lossMode ??=

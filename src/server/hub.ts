@@ -13,6 +13,9 @@ import {
   CloseCode,
   Limits,
   PROTOCOL_VERSION,
+  TYPING_FRAME,
+  encodeAck,
+  encodeMsg,
   type ClientMessage,
   type PartnerLeftReason,
   type ResumeMessage,
@@ -47,8 +50,6 @@ export class Hub implements ConnectionOwner {
   searching = 0;
   chats = 0;
   away = 0;
-  /** Chat messages accepted for delivery since start. */
-  chatMessages = 0;
   readonly #awayQueue: DeadlineQueue<Session>;
   readonly #log: Logger;
   readonly #metrics: ServerMetrics;
@@ -80,6 +81,11 @@ export class Hub implements ConnectionOwner {
 
   get metrics(): ServerMetrics {
     return this.#metrics;
+  }
+
+  /** Chat messages accepted for delivery since start. */
+  get chatMessages(): number {
+    return this.#metrics.counts.chatMessages;
   }
 
   /** Connects the hub to the rest of a scaled deployment. */
@@ -116,7 +122,7 @@ export class Hub implements ConnectionOwner {
       case 'typing': {
         if (!s.chat) return conn.sendError('not_in_chat', 'typing while not in a chat');
         const partner = s.chat.other(s);
-        if (partner instanceof Session) partner.conn?.send({ type: 'typing' });
+        if (partner instanceof Session) partner.conn?.sendRaw(TYPING_FRAME);
         else if (!partner.away) this.#remote!.typing(partner, s.chat.id);
         return;
       }
@@ -265,12 +271,12 @@ export class Hub implements ConnectionOwner {
     }
     if (away) partner.held++;
     const ts = Date.now();
-    if (partner instanceof Session)
-      this.deliver(partner, { type: 'msg', chat: chat.id, text: message.text, ts });
-    else this.#remote!.msg(partner, chat.id, message.text, ts);
-    this.chatMessages++;
-    this.#metrics.chatMessages.inc();
-    if (message.id !== undefined) conn.send({ type: 'ack', id: message.id });
+    if (partner instanceof Session) {
+      if (partner.conn) partner.conn.sendRaw(encodeMsg(chat.id, message.text, ts));
+      else this.deliver(partner, { type: 'msg', chat: chat.id, text: message.text, ts });
+    } else this.#remote!.msg(partner, chat.id, message.text, ts);
+    this.#metrics.counts.chatMessages++;
+    if (message.id !== undefined) conn.sendRaw(encodeAck(message.id));
   }
 
   #leave(s: Session): void {

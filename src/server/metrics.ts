@@ -13,11 +13,20 @@ export interface Gauges {
   draining(): boolean;
 }
 
+/**
+ * Per-message counts, kept as plain numbers on the hot path and read by the
+ * registry on each scrape (a prom-client `inc()` per message costs a label
+ * lookup each time).
+ */
+export interface HotCounts {
+  messagesIn: number;
+  messagesOut: number;
+  chatMessages: number;
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly messagesIn: Counter;
-  readonly messagesOut: Counter;
-  readonly chatMessages: Counter;
+  readonly counts: HotCounts = { messagesIn: 0, messagesOut: 0, chatMessages: 0 };
   readonly errors: Counter<'code'>;
   readonly closes: Counter<'code'>;
   readonly refused: Counter<'reason'>;
@@ -46,21 +55,20 @@ export class ServerMetrics {
     gauge('samesong_chats', 'Chats in progress with a member on this server', gauges.chats);
     gauge('samesong_away_sessions', 'Sessions held for resume', gauges.away);
     gauge('samesong_draining', '1 while the server drains', () => (gauges.draining() ? 1 : 0));
-    this.messagesIn = new Counter({
-      name: 'samesong_client_messages_total',
-      help: 'Client messages received',
-      registers,
-    });
-    this.messagesOut = new Counter({
-      name: 'samesong_server_messages_total',
-      help: 'Server messages sent to clients',
-      registers,
-    });
-    this.chatMessages = new Counter({
-      name: 'samesong_chat_messages_total',
-      help: 'Chat messages accepted for delivery',
-      registers,
-    });
+    const counts = this.counts;
+    const counter = (name: string, help: string, key: keyof HotCounts) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(counts[key]);
+        },
+      });
+    counter('samesong_client_messages_total', 'Client messages received', 'messagesIn');
+    counter('samesong_server_messages_total', 'Server messages sent to clients', 'messagesOut');
+    counter('samesong_chat_messages_total', 'Chat messages accepted for delivery', 'chatMessages');
     this.errors = new Counter({
       name: 'samesong_errors_total',
       help: 'Protocol errors sent, by code',

@@ -1,27 +1,39 @@
+/** The state of a token bucket; kept in the object that owns it (no object per bucket). */
+export interface BucketState {
+  tokens: number;
+  /** When the bucket was last refilled (ms). */
+  last: number;
+}
+
+/** Takes one token from a bucket of `rate` tokens per second holding at most `burst`; false when empty. */
+export function takeToken(b: BucketState, rate: number, burst: number, now: number): boolean {
+  const elapsed = now - b.last;
+  if (elapsed > 0) {
+    b.tokens = Math.min(burst, b.tokens + (elapsed * rate) / 1000);
+    b.last = now;
+  }
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
 /** A token bucket: `rate` tokens per second, holding at most `burst`. */
-export class TokenBucket {
-  #tokens: number;
-  #last: number;
+export class TokenBucket implements BucketState {
+  tokens: number;
+  last: number;
 
   constructor(
     private readonly rate: number,
     private readonly burst: number,
     now: number,
   ) {
-    this.#tokens = burst;
-    this.#last = now;
+    this.tokens = burst;
+    this.last = now;
   }
 
   /** Takes one token; false when the bucket is empty. */
   take(now: number): boolean {
-    const elapsed = now - this.#last;
-    if (elapsed > 0) {
-      this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.rate) / 1000);
-      this.#last = now;
-    }
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+    return takeToken(this, this.rate, this.burst, now);
   }
 }
 

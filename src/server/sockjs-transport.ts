@@ -47,11 +47,11 @@ export class SockJsTransport implements Transport {
     this.#events = events;
     this.conn.on('data', (message: string) => {
       if (Buffer.byteLength(message, 'utf8') > Limits.maxPayloadBytes) {
-        events.error();
+        events.onFault();
         this.close(CloseCode.messageTooBig, 'message too big');
         return;
       }
-      events.message(message, false);
+      events.onFrame(message, false);
     });
     this.conn.on('close', () => this.#reportClose(this.#code ?? ABNORMAL));
   }
@@ -78,7 +78,7 @@ export class SockJsTransport implements Transport {
   #reportClose(code: number): void {
     if (this.#reported) return;
     this.#reported = true;
-    this.#events?.close(code);
+    this.#events?.onLost(code);
   }
 
   /** The close frame must carry a number (the typings say string; clients compare numbers). */
@@ -89,7 +89,7 @@ export class SockJsTransport implements Transport {
 
   /** SockJS keeps its own heartbeat and drops a silent peer, so the probe is answered at once. */
   ping(): void {
-    this.#events?.pong();
+    this.#events?.onPong();
   }
 }
 

@@ -4,18 +4,18 @@
  * connection (sockjs-transport.ts). Limits, rate and misbehaviour live in the
  * Connection, so every transport gets the same ones.
  */
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 
 /** What a transport reports; set once with `listen()`. */
 export interface TransportEvents {
   /** One client message (a text frame, or one SockJS message). */
-  message(data: Buffer | string, isBinary: boolean): void;
+  onFrame(data: Buffer | string, isBinary: boolean): void;
   /** The peer answered a liveness probe. */
-  pong(): void;
+  onPong(): void;
   /** A framing fault (with ws's error code, e.g. WS_ERR_INVALID_UTF8); the transport closes itself with the matching code. */
-  error(code?: string): void;
+  onFault(code?: string): void;
   /** The connection is gone (code 1006 when the transport does not know one). */
-  close(code: number): void;
+  onLost(code: number): void;
 }
 
 export interface Transport {
@@ -34,43 +34,55 @@ export interface Transport {
   ping(): void;
 }
 
-export class WebSocketTransport implements Transport {
-  readonly kind = 'websocket';
+/**
+ * The server's WebSocket class (given to WebSocketServer as its `WebSocket`
+ * option): the socket is its own Transport, and its listeners are the same
+ * four functions for every socket, so an idle connection costs no closures.
+ */
+export class WebSocketTransport extends WebSocket implements Transport {
+  #events: TransportEvents | null = null;
+  /** The server's set of open sockets, left when the socket closes. */
+  #registry: Set<WebSocketTransport> | null = null;
 
-  constructor(private readonly ws: WebSocket) {
-    // ws closes a faulty connection itself; this keeps an error before listen() from throwing.
-    ws.on('error', () => undefined);
+  get kind(): 'websocket' {
+    return 'websocket';
   }
 
   get open(): boolean {
-    return this.ws.readyState === 1;
+    return this.readyState === 1;
   }
 
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+  /** Starts listening (before anything can be reported) and joins `registry` until closed. */
+  attach(registry: Set<WebSocketTransport>): void {
+    this.#registry = registry;
+    registry.add(this);
+    this.on('message', WebSocketTransport.#message);
+    this.on('pong', WebSocketTransport.#pong);
+    // ws closes the connection itself with the matching code (1002, 1007, 1009).
+    this.on('error', WebSocketTransport.#error);
+    this.on('close', WebSocketTransport.#close);
   }
 
   listen(events: TransportEvents): void {
-    this.ws.on('message', (data, isBinary) => events.message(data as Buffer, isBinary));
-    this.ws.on('pong', () => events.pong());
-    // ws closes the connection itself with the matching code (1002, 1007, 1009).
-    this.ws.on('error', (err: Error & { code?: string }) => events.error(err.code));
-    this.ws.on('close', (code) => events.close(code));
+    this.#events = events;
   }
 
-  send(text: string): void {
-    this.ws.send(text);
+  // The listeners: ws calls them with the socket as `this`.
+  static #message(this: WebSocket, data: Buffer, isBinary: boolean): void {
+    (this as WebSocketTransport).#events?.onFrame(data, isBinary);
   }
 
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason);
+  static #pong(this: WebSocket): void {
+    (this as WebSocketTransport).#events?.onPong();
   }
 
-  terminate(): void {
-    this.ws.terminate();
+  static #error(this: WebSocket, err: Error & { code?: string }): void {
+    (this as WebSocketTransport).#events?.onFault(err.code);
   }
 
-  ping(): void {
-    this.ws.ping();
+  static #close(this: WebSocket, code: number): void {
+    const self = this as WebSocketTransport;
+    self.#registry?.delete(self);
+    self.#events?.onLost(code);
   }
 }

@@ -1,0 +1,253 @@
+/**
+ * Capacity: the most concurrent reference users (scenarios/heyso.yaml) the
+ * server side holds on one core, stepping the user count up.
+ *   npm run build && npm run bench:capacity -- [--steps 5000,10000,20000] [--hold 90s] [--mode scaled,single]
+ * The server side is pinned to one core (`taskset`, --server-cpu): "scaled" is
+ * redis-server + one matchmaker + as many `samesong app` processes as the
+ * per-process open-file limit requires (no HAProxy); "single" is one
+ * `samesong serve`, up to its own limit. `samesong load` runs pinned to the
+ * other core (--load-cpu) with one --target per app server (client-side
+ * balancing). A step passes when the generator kept up and: p99 message
+ * latency <= 100 ms, p99 hot-track time-to-match (MatchProbe) <= 1 s, no lost
+ * messages, no errors. Each step is bounded (hold + drain + a margin) and
+ * every process started here is stopped at the end, or on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/load/checker.js';
+import type { Results } from '../src/load/results.js';
+import { startLocalDeployment, type LocalDeployment } from '../src/ops/local-deployment.js';
+import { freePort, waitForPort } from '../src/ops/ports.js';
+import { startProcess, type ManagedProcess } from '../src/ops/processes.js';
+import { connectionCapacity } from '../src/server/fd-limit.js';
+import { MatchProbe } from './lib/match-probe.js';
+import { ProcSampler, processTree, usage } from './lib/proc-sampler.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '5000,10000,20000,40000' },
+    hold: { type: 'string', default: '90s' },
+    mode: { type: 'string', default: 'scaled,single' },
+    'server-cpu': { type: 'string', default: '0' },
+    'load-cpu': { type: 'string', default: '1' },
+    out: { type: 'string', default: 'test-output/capacity.json' },
+    matchmakers: { type: 'string', default: '1' },
+  },
+});
+const steps = flags.steps.split(',').map(Number);
+const holdMs = parseDuration(flags.hold);
+const modes = flags.mode.split(',') as ('scaled' | 'single')[];
+const BIN = new URL('../bin/samesong.js', import.meta.url).pathname;
+const SCENARIO = new URL('../scenarios/heyso.yaml', import.meta.url).pathname;
+const perProcess = connectionCapacity().connections;
+mkdirSync('test-output', { recursive: true });
+
+/** Pins every thread of a process to `cpus`. */
+async function pin(pid: number, cpus: string): Promise<void> {
+  const p = spawn('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  await once(p, 'exit');
+}
+
+interface ServerSide {
+  urls: string[];
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+async function startServerSide(mode: 'scaled' | 'single', users: number): Promise<ServerSide> {
+  const appArgs = ['--log-level', 'warn'];
+  if (mode === 'single') {
+    const port = await freePort('127.0.0.1');
+    const proc: ManagedProcess = startProcess('serve', process.execPath, [
+      BIN,
+      'serve',
+      '--port',
+      String(port),
+      ...appArgs,
+    ]);
+    await waitForPort(port, { host: '127.0.0.1', timeoutMs: 20_000, what: 'samesong serve' });
+    await pin(proc.pid, flags['server-cpu']);
+    return { urls: [`ws://127.0.0.1:${port}/ws`], pids: () => [proc.pid], stop: () => proc.stop() };
+  }
+  // Enough app servers that each stays under the open-file limit, with a tenth to spare.
+  const apps = Math.max(1, Math.ceil((users * 1.1) / perProcess));
+  const d: LocalDeployment = await startLocalDeployment({
+    apps,
+    matchmakers: Number(flags.matchmakers),
+    port: null,
+    appArgs,
+  });
+  const pids = () => [
+    d.redis!.process().pid,
+    ...d.matchmakers.map((m) => m.pid),
+    ...d.apps.map((a) => a.process.pid),
+  ];
+  for (const pid of pids()) await pin(pid, flags['server-cpu']);
+  return { urls: d.apps.map((a) => `ws://127.0.0.1:${a.port}/ws`), pids, stop: () => d.stop() };
+}
+
+let stopping = false;
+let current: { server?: ServerSide; load?: ChildProcess } = {};
+process.once('SIGINT', () => {
+  stopping = true;
+  current.load?.kill('SIGINT');
+});
+
+interface Step {
+  mode: string;
+  users: number;
+  appServers: number;
+  passed: boolean;
+  why: string[];
+  peakConnected: number;
+  serverCores: number;
+  serverRssPerUserBytes: number;
+  generatorCores: number;
+  generatorRssPerUserBytes: number;
+  messageP99Ms: number;
+  hotMatchP99Ms: number;
+  timeToMatchP50Ms: number;
+  messagesDelivered: number;
+  messagesLost: number;
+  errors: number;
+  notInChatRaces: number;
+  arrivalsDropped: number;
+  generatorLagMs: number;
+}
+
+async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step | null> {
+  if (mode === 'single' && users > perProcess) return null;
+  const server = await startServerSide(mode, users);
+  current = { server };
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = usage(server.pids());
+    const out = `test-output/capacity-${mode}-${users}.json`;
+    // Arrivals fast enough that about `users` are connected at the end of the peak phase
+    // (the reference sessions, 180 s on average, outlast a short hold; see docs/benchmarks.md).
+    const rate = Math.ceil(users / ((0.77 * holdMs) / 1000) / 0.85);
+    const load = spawn(
+      'taskset',
+      [
+        '-c',
+        flags['load-cpu'],
+        process.execPath,
+        BIN,
+        'load',
+        SCENARIO,
+        '--rate',
+        String(rate),
+        '--duration',
+        `${Math.round(holdMs / 1000)}s`,
+        '--target',
+        server.urls.join(','),
+        '--out',
+        out,
+        // One worker per open-file limit's worth of users: they all share the one load core.
+        '--workers',
+        String(Math.max(1, Math.ceil((users * 1.1) / perProcess))),
+        '--quiet',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    current.load = load;
+    const serverCpu = new ProcSampler(() => server.pids());
+    const generatorCpu = new ProcSampler(() => (load.pid ? [load.pid] : []));
+    const probe = new MatchProbe(server.urls);
+    // Bounded: the hold, the scenario's drain and a margin.
+    const limit = setTimeout(() => load.kill('SIGKILL'), holdMs + 60_000);
+    await once(load, 'exit');
+    clearTimeout(limit);
+    const gen = generatorCpu.stop();
+    const srv = serverCpu.stop();
+    const hot = await probe.stop();
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    const peak = r.generator.peakConnected;
+    const t = r.totals;
+    // A say or typing that crosses the partner's leave on the wire is answered not_in_chat: a race
+    // of the reference user model, not a server fault; counted apart.
+    const raced = r.errors.not_in_chat ?? 0;
+    const errors = t.errors - raced + t.connect_errors + t.closes_unexpected;
+    const why: string[] = [];
+    if (r.latency.message_latency.p99 > 100) why.push(`message p99 ${r.latency.message_latency.p99} ms`);
+    if (hot.p99 > 1000 || hot.failures > 0) why.push(`hot match p99 ${hot.p99.toFixed(0)} ms`);
+    if (t.messages_lost > 0) why.push(`${t.messages_lost} lost messages`);
+    if (errors > 0) why.push(`${errors} errors`);
+    if (t.arrivals_dropped > 0) why.push(`generator behind: ${t.arrivals_dropped} arrivals dropped`);
+    if (r.generator.maxEventLoopLagMs > 100)
+      why.push(`generator event-loop lag ${r.generator.maxEventLoopLagMs} ms`);
+    return {
+      mode,
+      users,
+      appServers: server.urls.length,
+      passed: why.length === 0,
+      why,
+      peakConnected: peak,
+      serverCores: round(srv.cores),
+      serverRssPerUserBytes: Math.round(Math.max(0, srv.peakRssBytes - idle.rssBytes) / Math.max(1, peak)),
+      generatorCores: round(gen.cores),
+      generatorRssPerUserBytes: Math.round(gen.peakRssBytes / Math.max(1, peak)),
+      messageP99Ms: r.latency.message_latency.p99,
+      hotMatchP99Ms: round(hot.p99),
+      timeToMatchP50Ms: r.latency.time_to_match.p50,
+      messagesDelivered: t.messages_delivered,
+      messagesLost: t.messages_lost,
+      errors,
+      notInChatRaces: raced,
+      arrivalsDropped: t.arrivals_dropped,
+      generatorLagMs: r.generator.maxEventLoopLagMs,
+    };
+  } finally {
+    current.load?.kill('SIGKILL');
+    await server.stop();
+    current = {};
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const all: Step[] = [];
+try {
+  for (const mode of modes) {
+    for (const users of steps) {
+      if (stopping) break;
+      const step = await runStep(mode, users);
+      if (!step) {
+        console.log(`${mode} ${users}: beyond one process's open-file limit (${perProcess})`);
+        break;
+      }
+      all.push(step);
+      console.log(
+        `${mode} ${users}: ${step.passed ? 'held' : 'failed'} ${step.peakConnected} users on ${step.appServers} app server(s); ` +
+          `server ${step.serverCores} cores, ${(step.serverRssPerUserBytes / 1024).toFixed(1)} KB/user; ` +
+          `msg p99 ${step.messageP99Ms} ms, hot match p99 ${step.hotMatchP99Ms} ms; ` +
+          `generator ${step.generatorCores} cores, ${(step.generatorRssPerUserBytes / 1024).toFixed(1)} KB/user` +
+          (step.passed ? '' : ` (${step.why.join(', ')})`),
+      );
+      if (!step.passed) break;
+    }
+  }
+} finally {
+  const children = processTree(process.pid).slice(1);
+  for (const pid of children) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+const best = (mode: string) =>
+  all.filter((s) => s.mode === mode && s.passed).reduce((m, s) => Math.max(m, s.peakConnected), 0);
+const summary = {
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  holdMs,
+  openFileConnectionsPerProcess: perProcess,
+  capacity: Object.fromEntries(modes.map((m) => [m, best(m)])),
+  steps: all,
+};
+writeFileSync(flags.out, JSON.stringify(summary, null, 2));
+console.log(
+  `capacity (users held on one server core): ${JSON.stringify(summary.capacity)}; details in ${flags.out}`,
+);

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TYPING_FRAME, encodeAck, encodeMsg } from '../../src/protocol/index.js';
+
+test('pre-encoded frames equal JSON.stringify of the same message', () => {
+  assert.equal(TYPING_FRAME, JSON.stringify({ type: 'typing' }));
+  for (const text of [
+    'hi',
+    'quote " and \\ backslash',
+    'line\nbreak\u0001',
+    '😀 émoji \u2028',
+    '</script>',
+  ]) {
+    const ts = 1764140000123;
+    assert.equal(encodeMsg('c7f1_-', text, ts), JSON.stringify({ type: 'msg', chat: 'c7f1_-', text, ts }));
+  }
+  for (const id of [1, 0, -5, 9007199254740991, 'a', 'with "quotes"', '\u0000x'])
+    assert.equal(encodeAck(id), JSON.stringify({ type: 'ack', id }));
+});
