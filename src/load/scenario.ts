@@ -19,7 +19,10 @@ export class ScenarioError extends Error {
   ) {
     super(
       `${file}: ${issues.length} problem(s)\n` +
-        issues.map((i) => `  ${file}:${i.line}: ${i.field}: ${i.message}`).join('\n'),
+        [...issues]
+          .sort((a, b) => a.line - b.line)
+          .map((i) => `  ${file}:${i.line}: ${i.field}: ${i.message}`)
+          .join('\n'),
     );
   }
 }
