@@ -8,6 +8,7 @@ import { ProgressView } from '../load/progress.js';
 import { summaryTable } from '../load/results.js';
 import { ScenarioError } from '../load/scenario.js';
 import { parseSources } from '../load/sources.js';
+import { toWebSocketUrl } from '../load/target-url.js';
 import { runCommand, type Command } from './command.js';
 import { ExitCode, type CommandIO } from './io.js';
 
@@ -16,7 +17,7 @@ export const LOAD_OPTIONS: readonly OptionSpec[] = [
     name: 'target',
     type: 'list',
     arg: 'URL',
-    help: 'ws:// URL(s) of the service, replacing the scenario targets (repeat or comma-separate; several balance client-side)',
+    help: 'URL(s) of the service (ws://HOST:PORT/ws, or http://HOST:PORT as serve prints it), replacing the scenario targets (repeat or comma-separate; several balance client-side)',
   },
   {
     name: 'users',
@@ -138,6 +139,11 @@ async function runLoad(args: ParsedArgs, io: CommandIO): Promise<number> {
       errors.push(`--duration must be a duration such as 30s or 5m, got "${String(v.duration)}"`);
   }
   if (v.users !== undefined && v.rate !== undefined) errors.push('give --users or --rate, not both');
+  const targets = (v.target as string[] | undefined)?.map((t) => {
+    const url = toWebSocketUrl(t);
+    if (url === null) errors.push(`--target must be a ws://, wss:// or http:// URL, got "${t}"`);
+    return url ?? t;
+  });
   let sources: string[] | undefined;
   try {
     if (v.source !== undefined) sources = parseSources(v.source as string[]);
@@ -164,7 +170,7 @@ async function runLoad(args: ParsedArgs, io: CommandIO): Promise<number> {
       file,
       text,
       overrides: {
-        targets: v.target as string[] | undefined,
+        targets,
         users: v.users as number | undefined,
         rate: v.rate as number | undefined,
         durationMs,

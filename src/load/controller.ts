@@ -153,7 +153,8 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
     const base0 = rows[0]?.gauges.rss_bytes ?? 0;
     const peakRow = rows.find((r) => (r.gauges.connected ?? 0) === peakConnected);
     const memoryPerUserBytes =
-      peakRow && peakConnected > 0
+      // Below a thousand users the process's fixed memory swamps the per-user cost.
+      peakRow && peakConnected >= 1000
         ? Math.max(0, ((peakRow.gauges.rss_bytes ?? 0) - base0) / peakConnected)
         : null;
     const histograms: Results['histograms'] = {};

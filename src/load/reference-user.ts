@@ -13,7 +13,7 @@ import type { RawData, WebSocket } from 'ws';
 import { sample } from './distributions.js';
 import type { ReferenceUserSpec } from './plan.js';
 import type { TimerOwner } from './timer-heap.js';
-import { wallNow, type UserHost, type VirtualUser } from './user-host.js';
+import { wallNow, type UserHost, type UserSocket, type VirtualUser } from './user-host.js';
 
 const enum S {
   Connecting,
@@ -37,16 +37,16 @@ interface Inbound {
   code?: string;
 }
 
-type Sock = WebSocket & { user?: ReferenceUser };
+type Sock = UserSocket & { owner: ReferenceUser | null };
 
-function onOpen(this: Sock): void {
-  this.user?.opened();
+function onOpen(this: WebSocket): void {
+  (this as Sock).owner?.opened();
 }
-function onMessage(this: Sock, data: RawData): void {
-  this.user?.message(data);
+function onMessage(this: WebSocket, data: RawData): void {
+  (this as Sock).owner?.message(data);
 }
-function onClose(this: Sock, code: number): void {
-  this.user?.closed(code);
+function onClose(this: WebSocket, code: number): void {
+  (this as Sock).owner?.closed(code);
 }
 function onError(): void {
   // 'close' follows every 'error'; it does the counting.
@@ -84,7 +84,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     this.sessionEnd = intendedAt + sample(this.spec.session, h.rng);
     this.searchesLeft = Math.max(0, sample(this.spec.searches, h.rng));
     const ws = h.open() as Sock;
-    ws.user = this;
+    ws.owner = this;
     ws.on('open', onOpen);
     ws.on('message', onMessage);
     ws.on('close', onClose);
@@ -278,7 +278,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     this.pending = null;
     this.state = S.Done;
     this.timerToken++;
-    if (this.ws) this.ws.user = undefined;
+    if (this.ws) this.ws.owner = null;
     this.ws = null;
     rec.inc('sessions_done');
     this.host.userDone(this, this.isOpen);

@@ -132,6 +132,39 @@ export function renderReport(r: Results): string {
       ]),
     );
   }
+  const latencyRows = (Object.keys(r.latency) as (keyof Results['latency'])[])
+    .filter((k) => r.latency[k].count > 0)
+    .map((k) => {
+      const l = r.latency[k];
+      return `<tr><th>${esc(k)}</th>${[l.count, l.p50, l.p90, l.p99, l.p999, l.max].map((v) => `<td>${Number.isInteger(v) ? v : v.toFixed(1)}</td>`).join('')}</tr>`;
+    })
+    .join('');
+  const checkRows = r.ensure.checks
+    .map(
+      (c) =>
+        `<tr class="${c.passed ? 'ok' : 'fail'}"><th>${esc(c.name)}</th><td>${c.actual}</td><td>${c.limit}</td><td>${c.passed ? 'ok' : 'FAIL'}</td></tr>`,
+    )
+    .join('');
+  const t = r.totals;
+  const tables =
+    `<div class="tables"><table><caption>Latency (ms)</caption><tr><th></th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>${latencyRows}</table>` +
+    `<table><caption>Counts</caption>` +
+    [
+      ['users arrived', t.arrivals],
+      ['peak connected', r.generator.peakConnected],
+      ['matched users', t.users_matched],
+      ['messages sent', t.messages_sent],
+      ['messages delivered', t.messages_delivered],
+      ['messages lost', t.messages_lost],
+      ['errors', t.errors],
+    ]
+      .map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`)
+      .join('') +
+    `</table>` +
+    (checkRows
+      ? `<table><caption>Thresholds</caption><tr><th></th><th>actual</th><th>limit</th><th></th></tr>${checkRows}</table>`
+      : '') +
+    `</div>`;
   const verdict =
     r.ensure.checks.length === 0
       ? ''
@@ -148,13 +181,17 @@ h1{font-size:22px;margin:0 0 4px} .meta{color:#4b5563;margin:0 0 16px}
 figure{margin:0;border:1px solid #e5e7eb;border-radius:8px;padding:6px}
 svg{width:100%;height:auto;font-size:11px;fill:#4b5563} svg .title{font-size:13px;font-weight:600;fill:#111827}
 pre{background:#f9fafb;border:1px solid #e5e7eb;border-radius:8px;padding:12px;overflow:auto}
+.tables{display:flex;flex-wrap:wrap;gap:16px;margin:0 0 16px;align-items:flex-start}
+table{border-collapse:collapse;border:1px solid #e5e7eb;border-radius:8px} caption{text-align:left;font-weight:600;padding:4px 0}
+th,td{padding:3px 10px;border-bottom:1px solid #f3f4f6;text-align:right;font-variant-numeric:tabular-nums} th{text-align:left;font-weight:500}
 .ok{color:#15803d;font-weight:600} .fail{color:#b91c1c;font-weight:600}
 </style></head><body>
 <h1>samesong load report: ${esc(r.scenario)}</h1>
 <p class="meta">${esc(r.startedAt)} · ${(r.durationMs / 1000).toFixed(0)} s · targets ${esc(r.targets.join(', '))} · run ${esc(r.runId)}</p>
 ${verdict}
+${tables}
 <div class="grid">${charts.join('\n')}</div>
-<h2>Summary</h2>
+<h2>Summary (as printed)</h2>
 <pre>${esc(summaryTable(r))}</pre>
 </body></html>
 `;

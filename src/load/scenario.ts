@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { toWebSocketUrl } from './target-url.js';
 import { Checker, type ScenarioIssue } from './checker.js';
 import type { Distribution } from './distributions.js';
 import { LATENCY_NAMES } from './metric-names.js';
@@ -19,7 +20,10 @@ export class ScenarioError extends Error {
   ) {
     super(
       `${file}: ${issues.length} problem(s)\n` +
-        issues.map((i) => `  ${file}:${i.line}: ${i.field}: ${i.message}`).join('\n'),
+        [...issues]
+          .sort((a, b) => a.line - b.line)
+          .map((i) => `  ${file}:${i.line}: ${i.field}: ${i.message}`)
+          .join('\n'),
     );
   }
 }
@@ -86,8 +90,9 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Plan {
       const path = typeof top.targets === 'string' ? ['targets'] : ['targets', i];
       const s = c.string(path, t);
       if (s === undefined) return;
-      if (!/^wss?:\/\/[^/]+/.test(s)) c.error(path, `must be a ws:// or wss:// URL, got "${s}"`);
-      else targets.push(s);
+      const url = toWebSocketUrl(s);
+      if (url === null) c.error(path, `must be a ws://, wss:// or http:// URL, got "${s}"`);
+      else targets.push(url);
     });
   }
   const seed = top.seed === undefined ? 1 : (c.number(['seed'], top.seed, { integer: true, min: 0 }) ?? 1);

@@ -18,7 +18,7 @@ export interface UserHost {
   now(): number;
   pickTrack(): string;
   /** Opens a WebSocket to the next target from the next source address. */
-  open(): WebSocket;
+  open(): UserSocket;
   userConnected(): void;
   userChatting(delta: number): void;
   /** The user's socket closed; `wasOpen` when it had connected. */
@@ -37,8 +37,17 @@ export interface VirtualUser {
 
 export const wallNow = (): number => performance.timeOrigin + performance.now();
 
-export function openSocket(url: string, localAddress: string | undefined): WebSocket {
-  return new WebSocket(url, {
+/**
+ * A client socket with a slot for the user that owns it, declared up front so
+ * it lives inside the object: the user's handlers are shared functions that
+ * find their user through `this.owner`, not closures per socket.
+ */
+export class UserSocket extends WebSocket {
+  owner: unknown = null;
+}
+
+export function openSocket(url: string, localAddress: string | undefined): UserSocket {
+  return new UserSocket(url, {
     perMessageDeflate: false,
     skipUTF8Validation: true,
     ...(localAddress ? { localAddress } : {}),

@@ -5,6 +5,7 @@ import { applyOverrides } from '../../src/load/job.js';
 import { peakRate, totalDurationMs } from '../../src/load/plan.js';
 import { parseScenario, ScenarioError } from '../../src/load/scenario.js';
 import { parseSources } from '../../src/load/sources.js';
+import { toWebSocketUrl } from '../../src/load/target-url.js';
 import { expectedUsers } from '../../src/load/track-picker.js';
 
 test('the shipped scenarios are valid and heyso holds the reference profile', () => {
@@ -25,7 +26,7 @@ test('the shipped scenarios are valid and heyso holds the reference profile', ()
 test('every problem of a scenario is reported at once, with its field and line', () => {
   const text = [
     'name: broken', // 1
-    'targets: [http://nope]', // 2
+    'targets: [ftp://nope]', // 2
     'arrivals: sometimes', // 3
     'phases:', // 4
     '  - duration: 10 parsecs', // 5
@@ -88,4 +89,18 @@ test('source addresses come from ranges and CIDRs, bad ones are refused', () => 
   assert.deepEqual(parseSources(['127.0.1.0/30']), ['127.0.1.1', '127.0.1.2']);
   assert.throws(() => parseSources(['127.0.0.9-127.0.0.2']), /ends before/);
   assert.throws(() => parseSources(['nope']), /expected an address/);
+});
+
+test('targets may be written as serve prints them: http://HOST:PORT means its /ws', () => {
+  assert.equal(toWebSocketUrl('http://127.0.0.1:8080'), 'ws://127.0.0.1:8080/ws');
+  assert.equal(toWebSocketUrl('https://example.test/'), 'wss://example.test/ws');
+  assert.equal(toWebSocketUrl('http://127.0.0.1:8080/other'), 'ws://127.0.0.1:8080/other');
+  assert.equal(toWebSocketUrl('ws://127.0.0.1:9/ws'), 'ws://127.0.0.1:9/ws');
+  assert.equal(toWebSocketUrl('ftp://nope'), null);
+  assert.equal(toWebSocketUrl('nope'), null);
+  const plan = parseScenario(
+    'targets: [http://127.0.0.1:8080]\nphases: [{ duration: 1s, arrivalRate: 1 }]\n',
+    't.yaml',
+  );
+  assert.deepEqual(plan.targets, ['ws://127.0.0.1:8080/ws']);
 });
