@@ -22,6 +22,7 @@ export const COUNTERS = {
   arrivals_dropped: 'arrivals not started: over maxUsers, or more than 1 s behind schedule',
   connects: 'WebSocket connections opened',
   connect_errors: 'connections that failed to open',
+  connects_abandoned: 'connections given up before they opened (the session or the run ended first)',
   sessions_done: 'sessions that ended (any way)',
   searches: 'search messages sent',
   users_matched: 'matched messages received (two per chat when the generator owns both members)',

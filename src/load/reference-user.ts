@@ -272,6 +272,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   closed(code: number): void {
     const rec = this.host.rec;
     if (this.state === S.Connecting) rec.inc('connect_errors');
+    else if (!this.isOpen) rec.inc('connects_abandoned');
     else if (this.state !== S.Closing) rec.unexpectedClose(code);
     this.setInChat(false);
     if (this.pending?.length) rec.inc('messages_unconfirmed', this.pending.length);
