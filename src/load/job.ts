@@ -21,11 +21,14 @@ export interface Job {
   text: string;
   file: string;
   overrides: Overrides;
+  /** This process's fraction of the arrival rate, and its place among the others (uniform arrivals). */
   share: number;
   offset: number;
   seed: number;
+  /** Wall-clock ms at which second 0 of the run begins (the same in every process). */
   startAt: number;
   runId: string;
+  /** Local source addresses to spread connections over (empty: the system's choice). */
   sources: string[];
 }
 

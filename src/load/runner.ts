@@ -6,6 +6,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ArrivalSchedule, type Arrival } from './arrival-schedule.js';
+import type { Job } from './job.js';
 import { Rng } from './distributions.js';
 import { Recorder, type Snapshot } from './metrics.js';
 import { totalDurationMs, type Plan, type UserSpec } from './plan.js';
@@ -15,17 +16,11 @@ import { TimerHeap } from './timer-heap.js';
 import { TrackPicker } from './track-picker.js';
 import { openSocket, wallNow, type UserHost, type VirtualUser } from './user-host.js';
 
-export interface RunnerOptions {
+export interface RunnerOptions extends Pick<
+  Job,
+  'share' | 'offset' | 'seed' | 'startAt' | 'runId' | 'sources'
+> {
   plan: Plan;
-  /** This process's fraction of the arrival rate, and its place among the others (uniform arrivals). */
-  share: number;
-  offset: number;
-  seed: number;
-  /** Wall-clock ms at which second 0 of the run begins (the same in every process). */
-  startAt: number;
-  runId: string;
-  /** Local source addresses to spread connections over (empty: the system's choice). */
-  sources: string[];
   onSnapshot(s: Snapshot): void;
 }
 

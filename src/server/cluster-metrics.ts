@@ -4,6 +4,7 @@
  * searches the backstop ended. Read when scraped, never on the hot path.
  */
 import { Gauge, type Registry } from 'prom-client';
+import { readOnScrape } from './metrics.js';
 import type { Remote } from './remote.js';
 
 export function registerClusterMetrics(registry: Registry, remote: Remote): void {
@@ -18,15 +19,7 @@ export function registerClusterMetrics(registry: Registry, remote: Remote): void
       for (const [op, n] of remote.link.lost) this.set({ op }, n);
     },
   });
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read());
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number) => readOnScrape(registry, name, help, read);
   gauge('samesong_bus_up', '1 while the bus (Redis) is connected', () => (remote.link.bus.connected ? 1 : 0));
   gauge('samesong_store_failures_total', 'Resume-state writes that failed', () => remote.storeFailures);
   gauge('samesong_bus_stale_ops_total', 'Ops for sessions no longer here', () => remote.stale);

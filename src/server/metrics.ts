@@ -24,6 +24,18 @@ export interface HotCounts {
   chatMessages: number;
 }
 
+/** A gauge whose value is read from the running server each time /metrics is scraped. */
+export function readOnScrape(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly counts: HotCounts = { messagesIn: 0, messagesOut: 0, chatMessages: 0 };
@@ -42,14 +54,7 @@ export class ServerMetrics {
     this.registry.setDefaultLabels({ server: serverId });
     collectDefaultMetrics({ register: this.registry, prefix: 'samesong_' });
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read());
-        },
-      });
+      readOnScrape(this.registry, name, help, read);
     gauge('samesong_connections', 'Open client connections', gauges.connections);
     gauge('samesong_searching_sessions', 'Sessions waiting for a partner', gauges.searching);
     gauge('samesong_chats', 'Chats in progress with a member on this server', gauges.chats);
