@@ -1,12 +1,13 @@
 /**
  * Cross-server chat cost: 2 app servers + 1 matchmaker + redis-server as real
  * processes on loopback; N chats whose members sit on the same app server or
- * always on different ones, with and without coalescing. Measures delivered
+ * always on different ones, coalescing over the default window, per event-loop
+ * turn (--coalesce-ms 0) and not at all (--no-coalesce). Measures delivered
  * messages per second and the CPU (utime+stime from /proc) of the app servers
  * and of redis-server per delivered message. Needs dist/ (npm run build).
  *
  *   npx tsx bench/cross-server.ts [--chats 200] [--seconds 20] [--interval-ms 250]
- *     [--only same,coalesce,no-coalesce] [--windows 1,2] [--rounds 1] [--cpu-prof DIR]
+ *     [--only same,default,turn,no-coalesce] [--windows 1,2] [--rounds 1] [--cpu-prof DIR]
  *
  * --rounds runs every configuration that many times, interleaved, and pools
  * the counts (CPU, messages, latencies): on a shared machine the load drifts.
@@ -30,7 +31,7 @@ const { values } = parseArgs({
     chats: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '20' },
     'interval-ms': { type: 'string', default: '250' },
-    only: { type: 'string', default: 'same,coalesce,no-coalesce' },
+    only: { type: 'string', default: 'same,default,turn,no-coalesce' },
     windows: { type: 'string', default: '' },
     rounds: { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
@@ -70,7 +71,7 @@ interface Result {
   latencies: number[];
 }
 
-async function run(name: string, cross: boolean, coalesce: boolean, windowMs = 0): Promise<Result> {
+async function run(name: string, cross: boolean, coalesce: boolean, windowMs?: number): Promise<Result> {
   const d = await startLocalDeployment({
     apps: 2,
     matchmakers: 1,
@@ -79,7 +80,7 @@ async function run(name: string, cross: boolean, coalesce: boolean, windowMs = 0
       '--log-level',
       'warn',
       ...(coalesce ? [] : ['--no-coalesce']),
-      ...(windowMs ? ['--coalesce-ms', String(windowMs)] : []),
+      ...(windowMs !== undefined ? ['--coalesce-ms', String(windowMs)] : []),
     ],
     appNodeArgs: PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [],
     matchmakerArgs: ['--log-level', 'warn'],
@@ -167,7 +168,8 @@ const only = new Set(values.only.split(','));
 const configs = (
   [
     ['same', 'same-server', false, true],
-    ['coalesce', 'cross-server, coalescing', true, true],
+    ['default', 'cross-server, default (10 ms window)', true, true],
+    ['turn', 'cross-server, coalescing per turn', true, true, 0],
     ['no-coalesce', 'cross-server, no coalescing', true, false],
   ] as [string, string, boolean, boolean, number?][]
 ).filter(([key]) => only.has(key));

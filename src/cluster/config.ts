@@ -74,12 +74,12 @@ export const APP_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'coalesce-ms',
     type: 'int',
-    default: 0,
+    default: 10,
     min: 0,
     max: 50,
     env: env('COALESCE_MS'),
     arg: 'MS',
-    help: 'coalesce over a window of MS ms instead of one event-loop turn (fewer publishes, up to MS ms more latency)',
+    help: 'coalesce bus publishes over MS ms (0: one event-loop turn): fewer publishes, up to MS ms more latency',
   },
   ...SERVE_OPTIONS.filter((o) => o.name !== 'server-id'),
 ];

@@ -1,6 +1,6 @@
 /**
  * An app server's link to the rest of a scaled deployment: sends ops to other
- * app servers and to matchmaker shards (coalesced per turn), receives ops for
+ * app servers and to matchmaker shards (coalesced, see bus/batcher.ts), receives ops for
  * its own sessions, publishes heartbeats and notices dead app servers.
  */
 import type { Logger } from 'pino';
