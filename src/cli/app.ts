@@ -52,6 +52,7 @@ export const appCommand: Command = {
           heartbeatMs: (v.heartbeat as number) * 1000,
           deadAfterMs: (v['dead-after'] as number) * 1000,
           coalesce: v.coalesce as boolean,
+          coalesceMs: v['coalesce-ms'] as number,
         },
       });
     } catch (err) {

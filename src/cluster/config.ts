@@ -71,6 +71,16 @@ export const APP_OPTIONS: readonly OptionSpec[] = [
     env: env('COALESCE'),
     help: 'one bus publish per destination per event-loop turn (--no-coalesce: one per message)',
   },
+  {
+    name: 'coalesce-ms',
+    type: 'int',
+    default: 10,
+    min: 0,
+    max: 50,
+    env: env('COALESCE_MS'),
+    arg: 'MS',
+    help: 'coalesce bus publishes over MS ms (0: one event-loop turn): fewer publishes, up to MS ms more latency',
+  },
   ...SERVE_OPTIONS.filter((o) => o.name !== 'server-id'),
 ];
 

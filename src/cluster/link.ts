@@ -1,6 +1,6 @@
 /**
  * An app server's link to the rest of a scaled deployment: sends ops to other
- * app servers and to matchmaker shards (coalesced per turn), receives ops for
+ * app servers and to matchmaker shards (coalesced, see bus/batcher.ts), receives ops for
  * its own sessions, publishes heartbeats and notices dead app servers.
  */
 import type { Logger } from 'pino';
@@ -33,6 +33,8 @@ export interface LinkOptions {
   heartbeatMs: number;
   deadAfterMs: number;
   coalesce: boolean;
+  /** Coalescing window in ms (0: one event-loop turn). */
+  coalesceMs?: number;
   logger: Logger;
 }
 
@@ -47,7 +49,12 @@ export class ClusterLink {
     private readonly options: LinkOptions,
     private readonly handlers: LinkHandlers,
   ) {
-    this.#batcher = new Batcher<Op>(bus, (r) => this.#afterPublish(r), options.coalesce);
+    this.#batcher = new Batcher<Op>(
+      bus,
+      (r) => this.#afterPublish(r),
+      options.coalesce,
+      options.coalesceMs ?? 0,
+    );
     this.#liveness = new Liveness(bus, {
       id: options.serverId,
       kind: 'app',

@@ -1,6 +1,6 @@
 /**
  * What the processes of a scaled deployment say to each other over the Bus.
- * Every bus message is a JSON array of ops (coalesced per event-loop turn).
+ * Every bus message is a JSON array of ops (coalesced per destination over a short window, see bus/batcher.ts).
  */
 import type { PartnerLeftReason } from '../protocol/index.js';
 

@@ -30,6 +30,8 @@ export interface LocalDeploymentOptions {
   cluster?: boolean;
   /** Extra flags for every app server (e.g. --resume-grace 2). */
   appArgs?: readonly string[];
+  /** Flags for node itself in every app server (e.g. --cpu-prof), before the script. */
+  appNodeArgs?: readonly string[];
   /** Extra flags for every matchmaker. */
   matchmakerArgs?: readonly string[];
   /** Progress lines. */
@@ -112,6 +114,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       const id = `app${index + 1}`;
       const port = apps[index]?.port ?? (await freePort(host));
       const args = [
+        ...(o.appNodeArgs ?? []),
         BIN,
         'app',
         '--redis',

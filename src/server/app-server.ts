@@ -51,6 +51,8 @@ export interface ClusterOptions {
   deadAfterMs?: number;
   /** One publish per destination per event-loop turn (default on). */
   coalesce?: boolean;
+  /** Coalescing window in ms (default 0: one event-loop turn). */
+  coalesceMs?: number;
 }
 
 export interface StartOptions {
@@ -110,6 +112,7 @@ export async function startServer(
       heartbeatMs: c.heartbeatMs ?? 1000,
       deadAfterMs: c.deadAfterMs ?? 5000,
       coalesce: c.coalesce ?? true,
+      coalesceMs: c.coalesceMs ?? 0,
       logger: log,
     });
     hub.attach(remote);

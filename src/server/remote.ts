@@ -27,6 +27,7 @@ export interface RemoteOptions {
   heartbeatMs: number;
   deadAfterMs: number;
   coalesce: boolean;
+  coalesceMs?: number;
   logger: Logger;
 }
 
@@ -62,6 +63,7 @@ export class Remote {
         heartbeatMs: options.heartbeatMs,
         deadAfterMs: options.deadAfterMs,
         coalesce: options.coalesce,
+        coalesceMs: options.coalesceMs,
         logger: options.logger,
       },
       {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { Batcher, decodeBatch } from '../../src/bus/batcher.js';
+import { Batcher, decodeBatch, MAX_BATCH_ITEMS } from '../../src/bus/batcher.js';
 import { BusDownError, type Bus } from '../../src/bus/bus.js';
 import { MemoryBusNetwork } from '../../src/bus/memory-bus.js';
 import { RedisBus } from '../../src/bus/redis-bus.js';
@@ -186,6 +186,47 @@ for (const backend of [memory, standalone, cluster]) {
       assert.equal(batcher.items, 56);
       while (results.length < 3) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(results.sort(), [0, 1, 1]);
+    });
+
+    test('Batcher with a window: items from several turns go out as one publish, in order', async (t) => {
+      const [a, b] = await broker.pair(t);
+      const got = await listen(b, 'c:window', 1);
+      const batcher = new Batcher<string>(a, () => {}, true, 60_000);
+      t.after(() => batcher.flush());
+      batcher.send('c:window', 'm0');
+      await new Promise((r) => setImmediate(r)); // a turn ends: still pending
+      batcher.send('c:window', 'm1');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(batcher.publishes, 0);
+      batcher.flush(); // e.g. at close: no need to wait for the window
+      const batches = (await got.all).map((m) => decodeBatch<string>(m));
+      assert.deepEqual(batches, [['m0', 'm1']]);
+      assert.equal(batcher.publishes, 1);
+    });
+
+    test('Batcher with a window: the window ends by itself', async (t) => {
+      const [a, b] = await broker.pair(t);
+      const got = await listen(b, 'c:timer', 1);
+      const batcher = new Batcher<string>(a, () => {}, true, 5);
+      t.after(() => batcher.flush());
+      batcher.send('c:timer', 'x');
+      batcher.send('c:timer', 'y');
+      assert.deepEqual(
+        (await got.all).map((m) => decodeBatch<string>(m)),
+        [['x', 'y']],
+      );
+    });
+
+    test(`Batcher: a channel with ${MAX_BATCH_ITEMS} items pending goes out at once`, async (t) => {
+      const [a, b] = await broker.pair(t);
+      const got = await listen(b, 'c:full', 2);
+      const batcher = new Batcher<number>(a, () => {}, true, 60_000);
+      t.after(() => batcher.flush());
+      for (let i = 0; i < MAX_BATCH_ITEMS + 1; i++) batcher.send('c:full', i);
+      assert.equal(batcher.publishes, 1);
+      batcher.flush();
+      const batches = (await got.all).map((m) => decodeBatch<number>(m));
+      assert.deepEqual(batches, [Array.from({ length: MAX_BATCH_ITEMS }, (_, i) => i), [MAX_BATCH_ITEMS]]);
     });
 
     test('Batcher with coalescing off: one publish per item (the baseline)', async (t) => {
