@@ -9,6 +9,8 @@ export const LATENCIES = {
   connect_time: 'from the intended arrival to the open WebSocket',
   time_to_welcome: 'from the intended arrival to the welcome message',
   time_to_match: 'from sending search to matched',
+  time_to_match_hot: "time_to_match of searches for a hot track (the catalogue's hottest fraction)",
+  time_to_match_cold: 'time_to_match of searches for a cold track (the rest of the catalogue)',
   message_latency: 'from the intended send time of a say to the partner receiving it (end to end)',
   ack_latency: 'from the intended send time of a say to its ack',
   expect_time: 'scripted users: from the start of an expect step to its match',

@@ -62,6 +62,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   private searchesLeft = 0;
   private msgsLeft = 0;
   private searchAt = 0;
+  private searchHot = false;
   private nextId = 1;
   private txSeq = 0;
   private rxSeq = 0;
@@ -118,7 +119,11 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
         // Counted even when this user has just given up (leave crossed the match on the wire).
         rec.inc('users_matched');
         if (this.state !== S.Searching) break;
-        rec.latency('time_to_match', wallNow() - this.searchAt);
+        {
+          const waited = wallNow() - this.searchAt;
+          rec.latency('time_to_match', waited);
+          rec.latency(this.searchHot ? 'time_to_match_hot' : 'time_to_match_cold', waited);
+        }
         this.state = S.Chatting;
         this.setInChat(true);
         this.chat = m.chat ?? '';
@@ -188,7 +193,9 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     this.state = S.Searching;
     this.searchAt = wallNow();
     this.host.rec.inc('searches');
-    this.send(`{"type":"search","track":${JSON.stringify(this.host.pickTrack())}}`);
+    const track = this.host.pickTrack();
+    this.searchHot = this.host.lastTrackHot;
+    this.send(`{"type":"search","track":${JSON.stringify(track)}}`);
     this.wait(Math.min(this.searchAt + this.host.searchTimeoutMs + SEARCH_GRACE_MS, this.sessionEnd));
   }
 

@@ -110,6 +110,8 @@ export function renderReport(r: Results): string {
     lineChart('Time to match', 'ms', [
       pct('p50', 'p50', 'time_to_match'),
       pct('p99', 'p99', 'time_to_match'),
+      pct('hot p99', 'p99', 'time_to_match_hot'),
+      pct('cold p99', 'p99', 'time_to_match_cold'),
     ]),
     lineChart('Connect and welcome', 'ms', [
       pct('connect p99', 'p99', 'connect_time'),

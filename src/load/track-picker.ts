@@ -29,11 +29,12 @@ export class TrackPicker {
     this.hotShare = this.hot >= this.size ? 1 : c.hotShare;
   }
 
+  /** Whether the last pick was a hot track. */
+  lastHot = false;
+
   pick(): string {
-    const i =
-      this.rng.next() < this.hotShare
-        ? this.rng.int(this.hot)
-        : this.hot + this.rng.int(this.size - this.hot);
+    this.lastHot = this.rng.next() < this.hotShare;
+    const i = this.lastHot ? this.rng.int(this.hot) : this.hot + this.rng.int(this.size - this.hot);
     return this.#names ? this.#names[i]! : `${this.runId} track ${i}`;
   }
 }
