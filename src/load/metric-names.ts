@@ -37,7 +37,9 @@ export const COUNTERS = {
   messages_out_of_order: 'messages received out of order',
   messages_rejected: 'say messages answered with an error',
   messages_unconfirmed: 'say messages with neither ack nor error when the connection ended',
-  errors: 'error messages received, any code',
+  errors: 'error messages received, any code, except the raced ones',
+  errors_raced:
+    "not_in_chat answering a say sent before partner_left arrived (the say crossed the end of the chat on the wire; the user model's race, not a fault)",
   closes_unexpected: 'connections closed or lost without the user asking',
   bad_drops: 'sessions that ended by dropping the socket on purpose (bad clients)',
   partner_away: 'partner_away messages received',

@@ -71,6 +71,8 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   private inChat = false;
   /** Intended send times of says not yet answered, oldest first. */
   private pending: number[] | null = null;
+  /** How many of the oldest pending says were sent in a chat that has since ended. */
+  private staleSays = 0;
 
   constructor(
     private readonly host: UserHost,
@@ -142,15 +144,13 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
       case 'ack':
         rec.inc('messages_acked');
         rec.latency('ack_latency', wallNow() - (this.pending?.shift() ?? wallNow()));
+        if (this.staleSays > 0) this.staleSays--;
         break;
       case 'error':
-        rec.error(m.code ?? 'unknown');
-        if (m.id !== undefined && this.pending && this.pending.length > 0) {
-          this.pending.shift();
-          rec.inc('messages_rejected');
-        }
+        this.failed(m);
         break;
       case 'partner_left':
+        this.staleSays = this.pending?.length ?? 0;
         if (this.state === S.Chatting) this.chatOver();
         break;
       case 'left':
@@ -160,6 +160,24 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
       case 'partner_away':
         rec.inc('partner_away');
         break;
+    }
+  }
+
+  /**
+   * An error is a fault unless it is `not_in_chat` answering a say that crossed
+   * the end of its chat on the wire (sent before partner_left arrived): the
+   * user model's race, counted apart in errors_raced.
+   */
+  private failed(m: Inbound): void {
+    const rec = this.host.rec;
+    const answersSay = m.id !== undefined && this.pending !== null && this.pending.length > 0;
+    const stale = answersSay && this.staleSays > 0;
+    if (stale) this.staleSays--;
+    if (stale && m.code === 'not_in_chat') rec.inc('errors_raced');
+    else rec.error(m.code ?? 'unknown');
+    if (answersSay) {
+      this.pending!.shift();
+      rec.inc('messages_rejected');
     }
   }
 
@@ -240,6 +258,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   }
 
   private chatOver(): void {
+    this.staleSays = this.pending?.length ?? 0;
     this.setInChat(false);
     this.state = S.Idle;
     this.chat = '';

@@ -120,6 +120,7 @@ export function renderReport(r: Results): string {
     ]),
     lineChart('Errors', 'per second', [
       counter('errors', 'errors'),
+      counter('raced (not faults)', 'errors_raced'),
       counter('connect errors', 'connect_errors'),
       counter('unexpected closes', 'closes_unexpected'),
     ]),
@@ -159,6 +160,7 @@ export function renderReport(r: Results): string {
       ['messages delivered', t.messages_delivered],
       ['messages lost', t.messages_lost],
       ['errors', t.errors],
+      ['raced errors (not faults)', t.errors_raced ?? 0],
     ]
       .map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`)
       .join('') +
