@@ -79,6 +79,7 @@ async function client(kind: string, n: number, urls: string[], measureMemory: bo
     searchTimeoutMs: 3_600_000,
     now: wallNow,
     pickTrack: () => `bench ${process.pid} ${i}`,
+    lastTrackHot: true,
     open: () => openSocket(next(), source()),
     userConnected: () => pendingOpen.pop()?.(),
     userChatting: () => {},

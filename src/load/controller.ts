@@ -16,7 +16,7 @@ import { totalDurationMs, type Plan } from './plan.js';
 import { derive, evaluate, RESULTS_VERSION, type Results } from './results.js';
 import { defaultSources } from './sources.js';
 import { StatsSampler } from './stats-sampler.js';
-import { expectedUsers } from './track-picker.js';
+import { expectedUsers, rateForUsers } from './session-model.js';
 
 export interface LoadOptions {
   file: string;
@@ -64,6 +64,13 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
   if (plan.targets.length === 0)
     throw new Error('no target: give --target ws://HOST:PORT/ws or `targets:` in the scenario');
   const users = expectedUsers(plan);
+  if (overrides.users !== undefined) {
+    const { rate, sessionMs } = rateForUsers(plan, overrides.users);
+    o.log?.(
+      `--users ${overrides.users}: peak ${rate.toFixed(1)} new users/s, by Little's law over a ` +
+        `${(sessionMs / 1000).toFixed(1)} s expected time online (the user model's searches, chats and session cap)`,
+    );
+  }
   const workers = o.workers ?? workersFor(users);
   const sources = o.sources ?? defaultSources(plan.targets, users);
   const runId = `load-${randomBytes(3).toString('hex')}`;

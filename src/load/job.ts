@@ -5,7 +5,7 @@
  */
 import { peakRate, totalDurationMs, type Plan } from './plan.js';
 import { parseScenario } from './scenario.js';
-import { expectedUsers } from './track-picker.js';
+import { rateForUsers } from './session-model.js';
 
 export interface Overrides {
   targets?: string[];
@@ -48,8 +48,9 @@ export function applyOverrides(plan: Plan, o: Overrides): Plan {
     }));
   };
   if (o.users !== undefined) {
-    const now = expectedUsers(plan);
-    if (now > 0) scaleRate(o.users / now);
+    const peak = peakRate(plan);
+    const { rate } = rateForUsers(plan, o.users);
+    if (peak > 0 && rate > 0) scaleRate(rate / peak);
   } else if (o.rate !== undefined) {
     const peak = peakRate(plan);
     if (peak > 0) scaleRate(o.rate / peak);

@@ -62,6 +62,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   private searchesLeft = 0;
   private msgsLeft = 0;
   private searchAt = 0;
+  private searchHot = false;
   private nextId = 1;
   private txSeq = 0;
   private rxSeq = 0;
@@ -70,6 +71,8 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   private inChat = false;
   /** Intended send times of says not yet answered, oldest first. */
   private pending: number[] | null = null;
+  /** How many of the oldest pending says were sent in a chat that has since ended. */
+  private staleSays = 0;
 
   constructor(
     private readonly host: UserHost,
@@ -118,7 +121,11 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
         // Counted even when this user has just given up (leave crossed the match on the wire).
         rec.inc('users_matched');
         if (this.state !== S.Searching) break;
-        rec.latency('time_to_match', wallNow() - this.searchAt);
+        {
+          const waited = wallNow() - this.searchAt;
+          rec.latency('time_to_match', waited);
+          rec.latency(this.searchHot ? 'time_to_match_hot' : 'time_to_match_cold', waited);
+        }
         this.state = S.Chatting;
         this.setInChat(true);
         this.chat = m.chat ?? '';
@@ -137,15 +144,13 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
       case 'ack':
         rec.inc('messages_acked');
         rec.latency('ack_latency', wallNow() - (this.pending?.shift() ?? wallNow()));
+        if (this.staleSays > 0) this.staleSays--;
         break;
       case 'error':
-        rec.error(m.code ?? 'unknown');
-        if (m.id !== undefined && this.pending && this.pending.length > 0) {
-          this.pending.shift();
-          rec.inc('messages_rejected');
-        }
+        this.failed(m);
         break;
       case 'partner_left':
+        this.staleSays = this.pending?.length ?? 0;
         if (this.state === S.Chatting) this.chatOver();
         break;
       case 'left':
@@ -155,6 +160,24 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
       case 'partner_away':
         rec.inc('partner_away');
         break;
+    }
+  }
+
+  /**
+   * An error is a fault unless it is `not_in_chat` answering a say that crossed
+   * the end of its chat on the wire (sent before partner_left arrived): the
+   * user model's race, counted apart in errors_raced.
+   */
+  private failed(m: Inbound): void {
+    const rec = this.host.rec;
+    const answersSay = m.id !== undefined && this.pending !== null && this.pending.length > 0;
+    const stale = answersSay && this.staleSays > 0;
+    if (stale) this.staleSays--;
+    if (stale && m.code === 'not_in_chat') rec.inc('errors_raced');
+    else rec.error(m.code ?? 'unknown');
+    if (answersSay) {
+      this.pending!.shift();
+      rec.inc('messages_rejected');
     }
   }
 
@@ -188,7 +211,9 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     this.state = S.Searching;
     this.searchAt = wallNow();
     this.host.rec.inc('searches');
-    this.send(`{"type":"search","track":${JSON.stringify(this.host.pickTrack())}}`);
+    const track = this.host.pickTrack();
+    this.searchHot = this.host.lastTrackHot;
+    this.send(`{"type":"search","track":${JSON.stringify(track)}}`);
     this.wait(Math.min(this.searchAt + this.host.searchTimeoutMs + SEARCH_GRACE_MS, this.sessionEnd));
   }
 
@@ -233,6 +258,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   }
 
   private chatOver(): void {
+    this.staleSays = this.pending?.length ?? 0;
     this.setInChat(false);
     this.state = S.Idle;
     this.chat = '';

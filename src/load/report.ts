@@ -110,6 +110,8 @@ export function renderReport(r: Results): string {
     lineChart('Time to match', 'ms', [
       pct('p50', 'p50', 'time_to_match'),
       pct('p99', 'p99', 'time_to_match'),
+      pct('hot p99', 'p99', 'time_to_match_hot'),
+      pct('cold p99', 'p99', 'time_to_match_cold'),
     ]),
     lineChart('Connect and welcome', 'ms', [
       pct('connect p99', 'p99', 'connect_time'),
@@ -118,6 +120,7 @@ export function renderReport(r: Results): string {
     ]),
     lineChart('Errors', 'per second', [
       counter('errors', 'errors'),
+      counter('raced (not faults)', 'errors_raced'),
       counter('connect errors', 'connect_errors'),
       counter('unexpected closes', 'closes_unexpected'),
     ]),
@@ -157,6 +160,7 @@ export function renderReport(r: Results): string {
       ['messages delivered', t.messages_delivered],
       ['messages lost', t.messages_lost],
       ['errors', t.errors],
+      ['raced errors (not faults)', t.errors_raced ?? 0],
     ]
       .map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`)
       .join('') +

@@ -146,7 +146,7 @@ export function summaryTable(r: Results): string {
   const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`);
   const closes = Object.entries(r.closes).map(([k, v]) => `${k} ${v}`);
   out.push(
-    `errors: ${errs.length ? errs.join(', ') : 'none'}; unexpected closes: ${closes.length ? closes.join(', ') : 'none'}; error rate ${(r.derived.errorRate * 100).toFixed(2)}%`,
+    `errors: ${errs.length ? errs.join(', ') : 'none'}; raced (a say crossed the end of its chat, not a fault): ${t.errors_raced ?? 0}; unexpected closes: ${closes.length ? closes.join(', ') : 'none'}; error rate ${(r.derived.errorRate * 100).toFixed(2)}%`,
   );
   if (r.ensure.checks.length > 0) {
     out.push('');

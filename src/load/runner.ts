@@ -74,6 +74,9 @@ export class Runner implements UserHost {
   pickTrack(): string {
     return this.#tracks.pick();
   }
+  get lastTrackHot(): boolean {
+    return this.#tracks.lastHot;
+  }
   open() {
     const targets = this.o.plan.targets;
     const url = targets[this.#target++ % targets.length]!;

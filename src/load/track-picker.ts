@@ -4,8 +4,8 @@
  * fraction of tracks gets its share of the searches (90% on 10% by default).
  */
 import type { Rng } from './distributions.js';
-import { peakRate, type Plan } from './plan.js';
-import { meanOf } from './distributions.js';
+import type { Plan } from './plan.js';
+import { expectedUsers } from './session-model.js';
 
 export class TrackPicker {
   readonly size: number;
@@ -29,20 +29,12 @@ export class TrackPicker {
     this.hotShare = this.hot >= this.size ? 1 : c.hotShare;
   }
 
+  /** Whether the last pick was a hot track. */
+  lastHot = false;
+
   pick(): string {
-    const i =
-      this.rng.next() < this.hotShare
-        ? this.rng.int(this.hot)
-        : this.hot + this.rng.int(this.size - this.hot);
+    this.lastHot = this.rng.next() < this.hotShare;
+    const i = this.lastHot ? this.rng.int(this.hot) : this.hot + this.rng.int(this.size - this.hot);
     return this.#names ? this.#names[i]! : `${this.runId} track ${i}`;
   }
-}
-
-/** Concurrent users the plan's peak holds (Little's law over the mean session). */
-export function expectedUsers(plan: Plan): number {
-  const session = plan.users.reduce(
-    (s, u) => (u.kind === 'reference' ? Math.max(s, meanOf(u.session.spec)) : s),
-    60_000,
-  );
-  return (peakRate(plan) * session) / 1000;
 }

@@ -17,6 +17,8 @@ export interface UserHost {
   /** Wall-clock milliseconds (fractional), comparable across processes on one machine. */
   now(): number;
   pickTrack(): string;
+  /** Whether the last track picked was one of the catalogue's hot tracks. */
+  readonly lastTrackHot: boolean;
   /** Opens a WebSocket to the next target from the next source address. */
   open(): UserSocket;
   userConnected(): void;

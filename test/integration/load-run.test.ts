@@ -53,10 +53,18 @@ test('a short run reconciles: every message sent is delivered or counted, matche
   assert.equal(r.derived.messagesUnaccounted, 0);
   assert.equal(tot.messages_lost, 0);
   assert.equal(tot.closes_unexpected, 0);
+  // a say answered not_in_chat only ever crossed its partner's leave: a race, not a fault
+  assert.equal(r.errors.not_in_chat ?? 0, 0);
   const serverMatches = (await server.metrics.matches.get()).values[0]?.value ?? 0;
   assert.equal(serverMatches * 2, tot.users_matched);
   assert.equal(r.latency.message_latency.count, tot.messages_delivered);
   assert.equal(r.latency.connect_time.count, tot.connects);
+  // every match is timed once more, on the hot or the cold side of the catalogue
+  assert.ok(r.latency.time_to_match_hot.count > 0);
+  assert.equal(
+    r.latency.time_to_match_hot.count + r.latency.time_to_match_cold.count,
+    r.latency.time_to_match.count,
+  );
   assert.ok(r.series.length >= 3);
   assert.ok(r.stats.some((s) => s.connections !== undefined));
   assert.equal(server.stats().connections, 0);
@@ -71,7 +79,7 @@ test('the CLI exits 3 when ensure fails, writes results, and the report renders 
     file,
     scenario(
       'ws://127.0.0.1:1/ws',
-      'ensure:\n  message_latency: { p50: 1ms }\n  connect_time: { max: 1ms }\n',
+      'ensure:\n  message_latency: { p50: 1ms }\n  connect_time: { max: 1ms }\n  time_to_match_hot: { p99: 1h }\n',
     ),
   );
   const out = join(dir, 'results.json');
@@ -86,6 +94,9 @@ test('the CLI exits 3 when ensure fails, writes results, and the report renders 
   const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
   assert.equal(results.version, 1);
   assert.equal(results.ensure.passed, false);
+  const hot = results.ensure.checks.find((c) => c.name === 'time_to_match_hot p99 (ms)');
+  assert.equal(hot?.passed, true);
+  assert.match(io.out(), /time_to_match_hot/);
   assert.deepEqual(results.targets, [target]);
 
   const html = join(dir, 'report.html');
@@ -95,6 +106,7 @@ test('the CLI exits 3 when ensure fails, writes results, and the report renders 
   assert.match(page, /^<!doctype html>/);
   assert.equal((page.match(/<svg /g) ?? []).length >= 9, true);
   assert.match(page, /Message latency, end to end/);
+  assert.match(page, /hot p99/);
   assert.match(page, /thresholds: FAILED/);
   assert.doesNotMatch(page, /<script|https?:\/\/(?!127\.0\.0\.1)/);
 });

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
+import { test } from 'node:test';
+import { constant, Rng } from '../../src/load/distributions.js';
+import { Recorder } from '../../src/load/metrics.js';
+import type { CounterName } from '../../src/load/metric-names.js';
+import { ReferenceUser } from '../../src/load/reference-user.js';
+import { REFERENCE_DEFAULTS } from '../../src/load/scenario.js';
+import { TimerHeap } from '../../src/load/timer-heap.js';
+import { openSocket, wallNow, type UserHost, type UserSocket } from '../../src/load/user-host.js';
+import { startTestServer, uniqueTrack } from '../helpers/server.js';
+
+/** A recorder that also announces each counter it bumps. */
+class WatchedRecorder extends Recorder {
+  readonly events = new EventEmitter();
+  override inc(name: CounterName, n = 1): void {
+    super.inc(name, n);
+    this.events.emit(name);
+  }
+}
+
+test("a say that crosses the partner's leave is counted as raced, not as an error, and still reconciles", async (t) => {
+  const server = await startTestServer(t);
+  const url = server.url.replace('http', 'ws') + '/ws';
+  const track = uniqueTrack('race');
+  const partner = await server.connect();
+  await partner.search(track);
+
+  const rec = new WatchedRecorder();
+  const timers = new TimerHeap(wallNow);
+  t.after(() => timers.close());
+  let sock: UserSocket | null = null;
+  const events = new EventEmitter();
+  const host: UserHost = {
+    rec,
+    timers,
+    rng: new Rng(1),
+    searchTimeoutMs: 60_000,
+    now: wallNow,
+    pickTrack: () => track,
+    lastTrackHot: true,
+    open: () => (sock = openSocket(url, undefined)),
+    userConnected: () => {},
+    userChatting: (d) => events.emit('chatting', d),
+    userDone: () => events.emit('done'),
+  };
+  // Long think times: the test says when the user speaks, by firing its timer itself.
+  const hour = 3_600_000;
+  const user = new ReferenceUser(host, {
+    ...REFERENCE_DEFAULTS,
+    name: 'racer',
+    weight: 1,
+    badShare: 0,
+    session: constant(hour),
+    searches: constant(2),
+    messages: constant(5),
+    think: constant(hour),
+  });
+  const inChat = once(events, 'chatting');
+  user.start(wallNow());
+  t.after(async () => {
+    const done = once(events, 'done');
+    user.kill();
+    await done;
+  });
+  await partner.next('matched', 10_000);
+  assert.deepEqual(await inChat, [1]);
+
+  // The user reads nothing while its partner leaves; then it says something,
+  // which the server, already past the end of the chat, answers not_in_chat.
+  sock!.pause();
+  partner.send({ type: 'leave' });
+  await partner.next('left', 10_000);
+  user.onTimer(wallNow());
+  const rejected = once(rec.events, 'messages_rejected');
+  sock!.resume();
+  await rejected;
+
+  const c = rec.flush(0, {}).counters;
+  assert.equal(c.errors_raced, 1);
+  assert.equal(c.errors ?? 0, 0);
+  assert.equal(c.messages_sent, 1);
+  assert.equal(c.messages_rejected, 1);
+  assert.equal(c.searches, 2, 'the user searched again after the chat ended');
+});
