@@ -4,7 +4,7 @@
  * Redis, and what to do when another app server dies.
  */
 import type { Logger } from 'pino';
-import { ClusterLink } from '../cluster/link.js';
+import { ClusterLink, type LinkOptions } from '../cluster/link.js';
 import { shardOf, type AppOp, type MatchOp, type SeekerWire, type TakeoverOp } from '../cluster/ops.js';
 import type { SessionRecord, SessionStore } from '../cluster/session-store.js';
 import type { Seeker } from '../matchmaker/matchmaker.js';
@@ -20,15 +20,9 @@ import { registerClusterMetrics } from './cluster-metrics.js';
 /** How long after the search timeout a search with no answer from its matchmaker ends anyway. */
 const SEARCH_SLACK_MS = 2000;
 
-export interface RemoteOptions {
+export interface RemoteOptions extends Omit<LinkOptions, 'serverId'> {
   bus: Bus;
   store: SessionStore;
-  shards: number;
-  heartbeatMs: number;
-  deadAfterMs: number;
-  coalesce: boolean;
-  coalesceMs?: number;
-  logger: Logger;
 }
 
 export class Remote {

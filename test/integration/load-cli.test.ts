@@ -11,6 +11,7 @@ import { main } from '../../src/cli/main.js';
 import type { CommandIO } from '../../src/cli/io.js';
 import type { Results } from '../../src/load/results.js';
 import { BIN, spawnProcess } from '../helpers/process.js';
+import { shortScenario } from '../helpers/scenarios.js';
 import { startTestServer } from '../helpers/server.js';
 
 /** A CommandIO whose stdout/stderr are collected; `waitOut` awaits a stdout match. */
@@ -47,18 +48,7 @@ function captureIO() {
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'samesong-load-cli-'));
 
-const reference = (target: string, duration: string) => `
-name: cli
-targets: [${target}]
-phases: [{ duration: ${duration}, arrivalRate: 20 }]
-catalogue: { size: 4 }
-drain: 5s
-users:
-  - kind: reference
-    session: { exponential: { mean: 2s } }
-    think: { exponential: { mean: 150ms } }
-    badClients: 0
-`;
+const reference = (target: string, duration: string) => shortScenario(target, { name: 'cli', duration });
 
 test('samesong load --help, load agent --help and report --help print usage and every option', async () => {
   for (const [argv, usage, options] of [

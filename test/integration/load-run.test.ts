@@ -9,20 +9,10 @@ import type { CommandIO } from '../../src/cli/io.js';
 import { startAgent } from '../../src/load/agent.js';
 import { startLoad } from '../../src/load/controller.js';
 import type { Results } from '../../src/load/results.js';
+import { shortScenario } from '../helpers/scenarios.js';
 import { startTestServer } from '../helpers/server.js';
 
-const scenario = (target: string, extra = '') => `
-name: short
-targets: [${target}]
-phases: [{ duration: 3s, arrivalRate: 20 }]
-catalogue: { size: 4 }
-drain: 5s
-users:
-  - kind: reference
-    session: { exponential: { mean: 2s } }
-    think: { exponential: { mean: 150ms } }
-    badClients: 0
-${extra}`;
+const scenario = (target: string, extra = '') => shortScenario(target, { extra });
 
 function captureIO(): CommandIO & { out(): string; err(): string } {
   const stdout = new PassThrough();
