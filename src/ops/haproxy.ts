@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openFileLimit } from '../server/fd-limit.js';
 import { OpsError } from './errors.js';
-import { freePort, waitForPort } from './ports.js';
-import { diedWhileStarting, findExecutable, startProcess, type ManagedProcess } from './processes.js';
+import { freePort } from './ports.js';
+import { findExecutable, startProcess, waitUntilListening, type ManagedProcess } from './processes.js';
 
 export const HAPROXY_PACKAGE = 'haproxy';
 
@@ -130,12 +130,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<HaproxyHand
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, {
-      host,
-      timeoutMs: options.startTimeoutMs ?? 15_000,
-      what: 'haproxy',
-      failed: () => diedWhileStarting(proc),
-    });
+    await waitUntilListening(proc, port, { host, what: 'haproxy', timeoutMs: options.startTimeoutMs });
   } catch (err) {
     await stop();
     throw err;

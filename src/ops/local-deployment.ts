@@ -7,8 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OpsError } from './errors.js';
 import { startHaproxy, type HaproxyHandle } from './haproxy.js';
-import { freePort, waitForPort } from './ports.js';
-import { diedWhileStarting, startProcess, type ManagedProcess } from './processes.js';
+import { freePort } from './ports.js';
+import { diedWhileStarting, startProcess, waitUntilListening, type ManagedProcess } from './processes.js';
 import {
   startRedisCluster,
   startRedisServer,
@@ -132,12 +132,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       ];
       const proc = startProcess(`app server ${id}`, node, args);
       started.push(proc);
-      await waitForPort(port, {
-        host,
-        timeoutMs: 20_000,
-        what: `app server ${id}`,
-        failed: () => diedWhileStarting(proc),
-      });
+      await waitUntilListening(proc, port, { host, what: `app server ${id}`, timeoutMs: 20_000 });
       const app = { id, port, url: `http://${host}:${port}`, process: proc };
       apps[index] = app;
       return app;

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { OpsError } from './errors.js';
+import { waitForPort } from './ports.js';
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
@@ -115,4 +116,18 @@ export function diedWhileStarting(proc: ManagedProcess): Error | null {
   if (!proc.hasExited()) return null;
   const out = proc.output().trim().split('\n').slice(-15).join('\n');
   return new OpsError('start_failed', `${proc.name} exited while starting:\n${out}`);
+}
+
+/** Waits until a process just started listens on host:port; fails early, with its output, if it dies. */
+export function waitUntilListening(
+  proc: ManagedProcess,
+  port: number,
+  options: { host: string; what: string; timeoutMs?: number | undefined },
+): Promise<void> {
+  return waitForPort(port, {
+    host: options.host,
+    timeoutMs: options.timeoutMs ?? 15_000,
+    what: options.what,
+    failed: () => diedWhileStarting(proc),
+  });
 }

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { OpsError } from './errors.js';
-import { freePort, waitForPort } from './ports.js';
-import { diedWhileStarting, findExecutable, startProcess, type ManagedProcess } from './processes.js';
+import { freePort } from './ports.js';
+import { findExecutable, startProcess, waitUntilListening, type ManagedProcess } from './processes.js';
 
 export const REDIS_PACKAGE = 'redis-server';
 export const REDIS_CLI_PACKAGE = 'redis-tools';
@@ -63,12 +63,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ];
     const proc = startProcess(`redis-server on ${host}:${port}`, binary, args, { cwd: dir });
     try {
-      await waitForPort(port, {
-        host,
-        timeoutMs: options.startTimeoutMs ?? 15_000,
-        what: 'redis-server',
-        failed: () => diedWhileStarting(proc),
-      });
+      await waitUntilListening(proc, port, { host, what: 'redis-server', timeoutMs: options.startTimeoutMs });
     } catch (err) {
       await proc.kill();
       throw err;

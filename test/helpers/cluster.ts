@@ -12,6 +12,7 @@ import { startMatchmaker, type MatchmakerHandle } from '../../src/matchmaker/ser
 import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { SamesongClient } from '../../src/client/client.js';
+import { uniqueTrack } from './server.js';
 
 export interface ClusterSpec {
   apps: number;
@@ -29,6 +30,8 @@ export interface TestCluster {
   apps: ServerHandle[];
   matchmakers: MatchmakerHandle[];
   connect(app: number): Promise<SamesongClient>;
+  /** Two clients, on app servers `appA` and `appB`, matched on a fresh track. */
+  pair(appA: number, appB: number): Promise<{ a: SamesongClient; b: SamesongClient; chat: string }>;
   /** Starts another app server (or restarts one with the same id). */
   addApp(id?: string): Promise<ServerHandle>;
   /** Stops an app server as if it died: no goodbye, its bus goes silent. */
@@ -107,15 +110,27 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   for (let i = 0; i < shards; i++) await addMatchmaker(i);
   for (let i = 0; i < spec.apps; i++) await addApp();
 
+  const connect = async (app: number) => {
+    const c = await SamesongClient.connect(apps[app]!.url, { timeoutMs: 8000 });
+    clients.push(c);
+    return c;
+  };
+
   return {
     apps,
     matchmakers,
     addApp,
     addMatchmaker,
-    async connect(app: number) {
-      const c = await SamesongClient.connect(apps[app]!.url, { timeoutMs: 8000 });
-      clients.push(c);
-      return c;
+    connect,
+    async pair(appA: number, appB: number) {
+      const a = await connect(appA);
+      const b = await connect(appB);
+      const track = uniqueTrack();
+      await a.search(track);
+      await b.search(track);
+      const { chat } = await a.next('matched');
+      await b.next('matched');
+      return { a, b, chat };
     },
     async kill(app: number) {
       const handle = apps[app]!;

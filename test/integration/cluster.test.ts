@@ -62,13 +62,7 @@ for (const backend of backends) {
 
     test('a session resumes on another app server and gets what was held', async (t) => {
       const c = await start(t, { apps: 2, config: { resumeGrace: 5 } });
-      const a = await c.connect(0);
-      const b = await c.connect(1);
-      const track = uniqueTrack();
-      await a.search(track);
-      await b.search(track);
-      const { chat } = await a.next('matched');
-      await b.next('matched');
+      const { a, b, chat } = await c.pair(0, 1);
       await a.drop();
       assert.deepEqual(await b.next('partner_away'), { type: 'partner_away', chat });
       b.say('while you were away', 7);
@@ -88,13 +82,7 @@ for (const backend of backends) {
 
     test('a session moves away from its local partner: the chat continues across servers', async (t) => {
       const c = await start(t, { apps: 2, config: { resumeGrace: 5 } });
-      const a = await c.connect(0);
-      const b = await c.connect(0);
-      const track = uniqueTrack();
-      await a.search(track);
-      await b.search(track);
-      const { chat } = await a.next('matched');
-      await b.next('matched');
+      const { a, b, chat } = await c.pair(0, 0);
       await a.drop();
       await b.next('partner_away');
       b.say('held for you', 1);
@@ -111,12 +99,7 @@ for (const backend of backends) {
 
     test('partners of a dead app server get partner_away, then partner_left after the grace', async (t) => {
       const c = await start(t, { apps: 2, config: { resumeGrace: 0.5 } });
-      const a = await c.connect(0);
-      const b = await c.connect(1);
-      const track = uniqueTrack();
-      await a.search(track);
-      await b.search(track);
-      const { chat } = await b.next('matched');
+      const { b, chat } = await c.pair(0, 1);
       await c.kill(0);
       assert.deepEqual(await b.next('partner_away'), { type: 'partner_away', chat });
       assert.deepEqual(await b.next('partner_left'), { type: 'partner_left', chat, reason: 'disconnected' });

@@ -2,17 +2,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestServer, uniqueTrack } from '../helpers/server.js';
+import { startTestServer, uniqueTrack, type TestServer } from '../helpers/server.js';
 
-test('first come, first served among those who may be matched', async (t) => {
-  const server = await startTestServer(t, { nextWindow: 60 });
-  // a and b just chatted on `track`, so both wait there side by side
+/** Two sessions that just chatted on a fresh track, now both searching it again (a first, then b). */
+async function formerPartnersWaiting(server: TestServer) {
   const track = uniqueTrack();
   const [a, b] = await server.pair(track);
   a.send({ type: 'leave' });
   await b.next('partner_left');
   await a.search(track);
   await b.search(track);
+  return { track, a, b };
+}
+
+test('first come, first served among those who may be matched', async (t) => {
+  const server = await startTestServer(t, { nextWindow: 60 });
+  // a and b just chatted on `track`, so both wait there side by side
+  const { track, a, b } = await formerPartnersWaiting(server);
   assert.equal(server.stats().searching, 2);
   const c = await server.connect();
   const d = await server.connect();
@@ -25,12 +31,7 @@ test('first come, first served among those who may be matched', async (t) => {
 
 test('a search that replaces a search goes to the back of the queue', async (t) => {
   const server = await startTestServer(t, { nextWindow: 60 });
-  const track = uniqueTrack();
-  const [a, b] = await server.pair(track);
-  a.send({ type: 'leave' });
-  await b.next('partner_left');
-  await a.search(track);
-  await b.search(track);
+  const { track, a, b } = await formerPartnersWaiting(server);
   await a.search(track); // a is now behind b
   assert.equal(server.stats().searching, 2);
   const c = await server.connect();
