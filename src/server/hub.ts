@@ -372,12 +372,15 @@ export class Hub implements ConnectionOwner {
     this.#forget(s);
   }
 
+  /** The session is no longer held for resume (it came back, or ended). */
+  #returnFromAway(s: Session): void {
+    this.#awayQueue.cancel(s.awayEntry);
+    s.awayEntry = null;
+    this.away--;
+  }
+
   #forget(s: Session): void {
-    if (s.conn === null) {
-      this.#awayQueue.cancel(s.awayEntry);
-      s.awayEntry = null;
-      this.away--;
-    }
+    if (s.conn === null) this.#returnFromAway(s);
     s.ended = true;
     s.conn = null;
     s.pending = null;
@@ -427,9 +430,7 @@ export class Hub implements ConnectionOwner {
       old.close(CloseCode.takenOver, 'session taken over by a new connection');
       if (target.state === 'searching') this.stopSearching(target);
     } else {
-      this.#awayQueue.cancel(target.awayEntry);
-      target.awayEntry = null;
-      this.away--;
+      this.#returnFromAway(target);
     }
     target.conn = conn;
     conn.session = target;
@@ -466,7 +467,7 @@ export class Hub implements ConnectionOwner {
     const chat = s.chat!;
     const partner = chat.other(s);
     if (partner instanceof Session) this.deliver(partner, { type: 'partner_back', chat: chat.id });
-    else this.#remote!.back(partner, chat.id, s.id);
+    else this.#remote!.back(partner, chat.id);
   }
 
   #discardFresh(fresh: Session): void {

@@ -154,8 +154,7 @@ export class Remote {
     this.link.toServer(peer.server, { op: 'away', to: peer.id, chat });
   }
 
-  back(peer: RemotePeer, chat: string, from: string): void {
-    void from;
+  back(peer: RemotePeer, chat: string): void {
     this.link.toServer(peer.server, { op: 'back', to: peer.id, chat, server: this.hub.serverId });
   }
 
