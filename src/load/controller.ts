@@ -68,7 +68,7 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
     const { rate, sessionMs } = rateForUsers(plan, overrides.users);
     o.log?.(
       `--users ${overrides.users}: peak ${rate.toFixed(1)} new users/s, by Little's law over a ` +
-        `${(sessionMs / 1000).toFixed(1)} s expected time online (the user model's searches, chats and session cap)`,
+        `${(sessionMs / 1000).toFixed(1)} s expected time online (docs/load.md)`,
     );
   }
   const workers = o.workers ?? workersFor(users);

@@ -34,6 +34,12 @@ export interface ReferenceUserSpec {
   messageLength: Distribution;
   /** Share of sessions that end by dropping the socket without a close frame. */
   badShare: number;
+  /**
+   * What the user does once its searches are used up: `stay` online, listening,
+   * until its session length ends (DESIGN.md: 5,555 new users/s × 180 s = 1M
+   * at once), or `leave` at once.
+   */
+  afterChats: 'stay' | 'leave';
 }
 
 export type Step =

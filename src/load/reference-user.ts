@@ -199,9 +199,13 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     } else rec.inc('messages_out_of_order');
   }
 
-  /** After welcome or a finished chat: search again or end the session. */
+  /**
+   * After welcome or a finished chat: search again, or, with no searches left,
+   * stay online listening until the session ends (or end it now, `afterChats: leave`).
+   */
   private next(): void {
     if (this.searchesLeft > 0 && wallNow() < this.sessionEnd) this.search(true);
+    else if (this.spec.afterChats === 'stay' && wallNow() < this.sessionEnd) this.wait(this.sessionEnd);
     else this.end(this.bad);
   }
 

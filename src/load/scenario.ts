@@ -50,6 +50,7 @@ const REFERENCE = [
   'think',
   'messageLength',
   'badClients',
+  'afterChats',
 ];
 const SCRIPT = ['kind', 'name', 'weight', 'variables', 'csv', 'steps'];
 
@@ -62,6 +63,7 @@ export const REFERENCE_DEFAULTS: Omit<ReferenceUserSpec, 'name' | 'weight'> = {
   think: { spec: { kind: 'exponential', mean: 8000 } },
   messageLength: { spec: { kind: 'lognormal', median: 30, sigma: 1 }, integer: true, min: 1, max: 1000 },
   badShare: 0.1,
+  afterChats: 'stay',
 };
 
 /** Parses and validates scenario text; `file` names it in errors and anchors relative paths. */
@@ -239,6 +241,11 @@ function parseUser(c: Checker, p: (string | number)[], raw: unknown, baseDir: st
       o.badClients === undefined
         ? d.badShare
         : (c.number([...p, 'badClients'], o.badClients, { min: 0, max: 1 }) ?? 0),
+    afterChats:
+      o.afterChats === undefined
+        ? d.afterChats
+        : ((c.string([...p, 'afterChats'], o.afterChats, ['stay', 'leave']) as
+            'stay' | 'leave' | undefined) ?? d.afterChats),
   };
 }
 

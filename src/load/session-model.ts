@@ -10,7 +10,8 @@
  * track and, on a cold one, waits the search timeout for `no_match` and
  * searches again (without using a search up); a chat lasts until the first of
  * its two members has sent all its messages, one think time before each; the
- * session length caps it all.
+ * session length caps it all. A user that stays after its chats (`afterChats:
+ * stay`, the default) is online for its whole session length.
  */
 import { Rng, sample } from './distributions.js';
 import { peakRate, type Plan, type ReferenceUserSpec } from './plan.js';
@@ -31,6 +32,7 @@ const SEED = 0x5e55;
 /** One user's time online, ms, following the reference user's timeline. */
 export function sampleSessionMs(spec: ReferenceUserSpec, m: MatchModel, rng: Rng): number {
   const cap = sample(spec.session, rng);
+  if (spec.afterChats === 'stay') return cap;
   let searches = Math.max(0, sample(spec.searches, rng));
   let t = 0;
   while (searches > 0 && t < cap) {

@@ -83,3 +83,69 @@ test("a say that crosses the partner's leave is counted as raced, not as an erro
   assert.equal(c.messages_rejected, 1);
   assert.equal(c.searches, 2, 'the user searched again after the chat ended');
 });
+
+/** One reference user against `server`, its partner already searching on the same track. */
+async function chatOnce(t: import('node:test').TestContext, afterChats: 'stay' | 'leave', sessionMs: number) {
+  const server = await startTestServer(t);
+  const url = server.url.replace('http', 'ws') + '/ws';
+  const track = uniqueTrack('after');
+  const partner = await server.connect();
+  await partner.search(track);
+  const rec = new WatchedRecorder();
+  const timers = new TimerHeap(wallNow);
+  t.after(() => timers.close());
+  let sock: UserSocket | null = null;
+  const events = new EventEmitter();
+  const host: UserHost = {
+    rec,
+    timers,
+    rng: new Rng(1),
+    searchTimeoutMs: 60_000,
+    now: wallNow,
+    pickTrack: () => track,
+    lastTrackHot: true,
+    open: () => (sock = openSocket(url, undefined)),
+    userConnected: () => {},
+    userChatting: () => {},
+    userDone: () => events.emit('done'),
+  };
+  const user = new ReferenceUser(host, {
+    ...REFERENCE_DEFAULTS,
+    name: 'listener',
+    weight: 1,
+    badShare: 0,
+    afterChats,
+    session: constant(sessionMs),
+    searches: constant(1),
+    messages: constant(1),
+    think: constant(10),
+  });
+  const done = once(events, 'done');
+  const startedAt = wallNow();
+  user.start(startedAt);
+  t.after(() => user.kill());
+  await partner.next('matched', 10_000);
+  await partner.next('msg', 10_000);
+  await partner.next('partner_left', 10_000);
+  return { rec, done, startedAt, sock: () => sock };
+}
+
+test('a reference user stays online after its chats until its session ends, then closes cleanly', async (t) => {
+  const sessionMs = 3000;
+  const { rec, done, startedAt, sock } = await chatOnce(t, 'stay', sessionMs);
+  assert.equal(sock()?.readyState, 1, 'still connected, listening, after its chat');
+  await done;
+  assert.ok(wallNow() >= startedAt + sessionMs, 'closed at the end of its session, not before');
+  const c = rec.flush(0, {}).counters;
+  assert.equal(c.sessions_done, 1);
+  assert.equal(c.searches, 1);
+  assert.equal(c.closes_unexpected ?? 0, 0);
+});
+
+test('with afterChats: leave, the user ends its session as soon as its chats are over', async (t) => {
+  const hour = 3_600_000;
+  const { rec, done, startedAt } = await chatOnce(t, 'leave', hour);
+  await done;
+  assert.ok(wallNow() < startedAt + hour);
+  assert.equal(rec.flush(0, {}).counters.sessions_done, 1);
+});

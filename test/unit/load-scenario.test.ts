@@ -18,8 +18,9 @@ test('the shipped scenarios are valid and heyso holds the reference profile', ()
   assert.deepEqual(user.think.spec, { kind: 'exponential', mean: 8000 });
   assert.equal(user.badShare, 0.1);
   assert.equal(user.messageLength.max, 1000);
-  // Fewer than 5,555/s × 180 s: users leave after their chats, before the session cap.
-  assert.ok(expectedUsers(heyso) > 100_000 && expectedUsers(heyso) < 999_900);
+  assert.equal(user.afterChats, 'stay');
+  // About 5,555/s × 180 s: users stay online, listening, for their whole session.
+  assert.ok(Math.abs(expectedUsers(heyso) - 999_900) / 999_900 < 0.03);
   const smoke = parseScenario(readFileSync('scenarios/smoke.yaml', 'utf8'), 'scenarios/smoke.yaml');
   assert.equal(totalDurationMs(smoke), 30_000);
 });
@@ -104,4 +105,18 @@ test('targets may be written as serve prints them: http://HOST:PORT means its /w
     't.yaml',
   );
   assert.deepEqual(plan.targets, ['ws://127.0.0.1:8080/ws']);
+});
+
+test('afterChats takes stay or leave, and names the line of anything else', () => {
+  const base = ['name: x', 'phases: [{ duration: 1s, arrivalRate: 1 }]', 'users:', '  - kind: reference'];
+  const leave = parseScenario([...base, '    afterChats: leave'].join('\n'), 'x.yaml');
+  assert.equal((leave.users[0] as { afterChats: string }).afterChats, 'leave');
+  assert.throws(
+    () => parseScenario([...base, '    afterChats: linger'].join('\n'), 'x.yaml'),
+    (e: unknown) =>
+      e instanceof ScenarioError &&
+      e.issues.some(
+        (i) => i.line === 5 && i.field === 'users[0].afterChats' && /stay, leave/.test(i.message),
+      ),
+  );
 });

@@ -27,6 +27,7 @@ function user(o: Partial<ReferenceUserSpec>): ReferenceUserSpec {
     think: constant(1000),
     messageLength: constant(30),
     badShare: 0,
+    afterChats: 'leave',
     ...o,
   };
 }
@@ -57,11 +58,13 @@ test('a chat ends when the first of its two members has said everything', () => 
   assert.ok(Math.abs(m - 2000) / 2000 < 0.05, `${m}`);
 });
 
-test('heyso users stay online far less than the nominal 180 s session', () => {
+test('heyso users stay online for their whole session: 5,555/s holds about a million', () => {
   const plan = heyso();
   const s = planSessionMs(plan);
-  assert.ok(s > 20_000 && s < 90_000, `${s}`);
+  // The mean of 20,000 seeded exponential draws of mean 180 s.
+  assert.ok(Math.abs(s - 180_000) / 180_000 < 0.03, `${s}`);
   assert.equal(planSessionMs(plan), s, 'seeded: the same in every process');
+  assert.ok(Math.abs(expectedUsers(plan) - 1_000_000) / 1_000_000 < 0.03);
   const { rate, sessionMs } = rateForUsers(plan, 100_000);
   assert.equal(sessionMs, s);
   const scaled = applyOverrides(plan, { users: 100_000 });
@@ -69,11 +72,23 @@ test('heyso users stay online far less than the nominal 180 s session', () => {
   assert.ok(Math.abs(expectedUsers(scaled) - 100_000) < 1);
 });
 
+test('users that leave after their chats stay online far less than the session cap', () => {
+  const plan = heyso();
+  const spec = plan.users[0] as ReferenceUserSpec;
+  const leaving = meanSessionMs({ ...spec, afterChats: 'leave' }, matchModelOf(plan));
+  assert.ok(leaving > 20_000 && leaving < 90_000, `${leaving}`);
+  // Staying after the chats: exactly the session length, whatever the chats.
+  const stay = user({ afterChats: 'stay', session: constant(50_000), searches: constant(3) });
+  assert.equal(meanSessionMs(stay, { hotShare: 0.1, noMatchMs: 30_000 }, 100), 50_000);
+});
+
 test('arrivals at the rate --users picks hold about that many users at once (seeded simulation)', () => {
   // Poisson arrivals at the chosen rate, each online for a timeline drawn from the
   // user model; count users online at instants after the warm-up.
-  const plan = heyso();
-  const spec = plan.users[0] as ReferenceUserSpec;
+  const heysoPlan = heyso();
+  // The user that leaves after its chats: its timeline is the interesting one.
+  const spec = { ...(heysoPlan.users[0] as ReferenceUserSpec), afterChats: 'leave' as const };
+  const plan = { ...heysoPlan, users: [spec] };
   const target = 2000;
   const { rate } = rateForUsers(plan, target);
   const rng = new Rng(42);
