@@ -223,9 +223,18 @@ export async function startServer(
     else socket.destroy();
   });
 
-  const pingTimer = setInterval(() => {
-    for (const conn of hub.connections) conn.heartbeat();
-  }, config.pingInterval * 1000);
+  // Each connection is pinged once per interval, but not all in the same instant: the interval
+  // is cut into ticks of about a second, and each tick pings one slice of the connections
+  // (a burst of 100k pings, and of their pongs, would stall every chat for a moment).
+  const slices = Math.max(1, Math.round(config.pingInterval));
+  let tick = 0;
+  const pingTimer = setInterval(
+    () => {
+      const slice = tick++ % slices;
+      for (const conn of hub.connections) if (conn.slot % slices === slice) conn.heartbeat();
+    },
+    (config.pingInterval * 1000) / slices,
+  );
   pingTimer.unref();
 
   await new Promise<void>((resolve, reject) => {

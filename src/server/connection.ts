@@ -35,7 +35,11 @@ export interface ConnectionLimits {
  * The Connection is its transport's listener and its own token bucket, so that
  * an idle connection holds no closures and no objects beside itself.
  */
+let created = 0;
+
 export class Connection implements TransportEvents, BucketState {
+  /** Spreads the liveness pings: each tick of the ping timer pings one slot's connections. */
+  readonly slot = created++ & 0x3fffffff;
   session: Session | null = null;
   /** Client messages received so far (a resume must be the first). */
   received = 0;
