@@ -1,7 +1,13 @@
 /**
  * Capacity: the most concurrent reference users (scenarios/heyso.yaml) the
  * server side holds on one core, stepping the user count up.
- *   npm run build && npm run bench:capacity -- [--steps 5000,10000,20000] [--hold 90s] [--mode scaled,single]
+ *   npm run build && npm run bench:capacity -- [--steps 25000,50000,100000] [--fill 2m] [--hold 5m] [--mode scaled,single]
+ * Each step runs the heyso user in two phases: `fill` brings the population up
+ * to N users (arrivals at N / (τ (1 − e^(−fill/τ))), τ the mean session), then
+ * `hold` keeps it there with the steady-state arrival rate N / τ (Little's law),
+ * so the hold sees the profile's own churn, searches and chats for N users.
+ * The thresholds count over the whole run, the fill's burst included; the
+ * server's cores and the users held are measured over the hold alone.
  * The server side is pinned to one core (`taskset`, --server-cpu): "scaled" is
  * redis-server + one matchmaker + as many `samesong app` processes as the
  * per-process open-file limit requires (no HAProxy); "single" is one
@@ -17,6 +23,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/load/checker.js';
+import { parseScenario } from '../src/load/scenario.js';
+import { planSessionMs } from '../src/load/session-model.js';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Results } from '../src/load/results.js';
 import { startLocalDeployment, type LocalDeployment } from '../src/ops/local-deployment.js';
 import { freePort, waitForPort } from '../src/ops/ports.js';
@@ -28,7 +37,9 @@ import { ProcSampler, processTree, usage } from './lib/proc-sampler.js';
 const { values: flags } = parseArgs({
   options: {
     steps: { type: 'string', default: '5000,10000,20000,40000' },
-    hold: { type: 'string', default: '90s' },
+    fill: { type: 'string', default: '2m' },
+    hold: { type: 'string', default: '5m' },
+    'load-workers': { type: 'string' },
     mode: { type: 'string', default: 'scaled,single' },
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
@@ -38,10 +49,40 @@ const { values: flags } = parseArgs({
 });
 const steps = flags.steps.split(',').map(Number);
 const holdMs = parseDuration(flags.hold);
+const fillMs = parseDuration(flags.fill);
 const modes = flags.mode.split(',') as ('scaled' | 'single')[];
 const BIN = new URL('../bin/samesong.js', import.meta.url).pathname;
 const SCENARIO = new URL('../scenarios/heyso.yaml', import.meta.url).pathname;
 const perProcess = connectionCapacity().connections;
+const heysoText = readFileSync(SCENARIO, 'utf8');
+/** The reference user's mean time online, ms. */
+const tau = planSessionMs(parseScenario(heysoText, SCENARIO));
+
+/** How many CPUs a taskset list such as `1-3,5` names. */
+function cpuCount(list: string): number {
+  let n = 0;
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n += b === undefined ? 1 : b - a! + 1;
+  }
+  return n;
+}
+
+/** heyso.yaml with the fill and hold phases for `users`, and the catalogue it would have at that size. */
+function stepScenario(users: number): { file: string; fillRate: number; holdRate: number } {
+  const fillRate = users / ((tau / 1000) * (1 - Math.exp(-fillMs / tau)));
+  const holdRate = users / (tau / 1000);
+  const doc = parseYaml(heysoText) as Record<string, unknown>;
+  doc.name = `heyso-capacity-${users}`;
+  doc.phases = [
+    { name: 'fill', duration: `${fillMs}ms`, arrivalRate: round(fillRate) },
+    { name: 'hold', duration: `${holdMs}ms`, arrivalRate: round(holdRate) },
+  ];
+  doc.catalogue = { ...(doc.catalogue as object), size: Math.max(100, Math.round(users / 10)) };
+  const file = `test-output/capacity-scenario-${users}.yaml`;
+  writeFileSync(file, toYaml(doc));
+  return { file, fillRate, holdRate };
+}
 mkdirSync('test-output', { recursive: true });
 
 /** Pins every thread of a process to `cpus`. */
@@ -102,7 +143,12 @@ interface Step {
   passed: boolean;
   why: string[];
   peakConnected: number;
+  /** The least connected users in any second of the hold. */
+  held: number;
+  /** Server cores used over the hold. */
   serverCores: number;
+  /** Users held per server core used (held / serverCores). */
+  usersPerServerCore: number;
   serverRssPerUserBytes: number;
   generatorCores: number;
   generatorRssPerUserBytes: number;
@@ -125,9 +171,16 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
     await new Promise((r) => setTimeout(r, 2000));
     const idle = usage(server.pids());
     const out = `test-output/capacity-${mode}-${users}.json`;
-    // Arrivals fast enough that about `users` are connected at the end of the peak phase
-    // (the reference sessions, 180 s on average, outlast a short hold; see docs/benchmarks.md).
-    const rate = Math.ceil(users / ((0.77 * holdMs) / 1000) / 0.85);
+    const { file, fillRate, holdRate } = stepScenario(users);
+    // At least one worker per load core, and enough that none passes its open-file limit.
+    const workers = Math.max(
+      Number(flags['load-workers'] ?? cpuCount(flags['load-cpu'])),
+      Math.ceil((users * 1.1) / perProcess),
+    );
+    console.log(
+      `${mode} ${users}: fill ${fillRate.toFixed(0)} users/s for ${fillMs / 1000} s, hold ${holdRate.toFixed(0)} users/s ` +
+        `for ${holdMs / 1000} s; ${server.urls.length} app server(s), ${workers} generator worker(s)`,
+    );
     const load = spawn(
       'taskset',
       [
@@ -136,18 +189,13 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
         process.execPath,
         BIN,
         'load',
-        SCENARIO,
-        '--rate',
-        String(rate),
-        '--duration',
-        `${Math.round(holdMs / 1000)}s`,
+        file,
         '--target',
         server.urls.join(','),
         '--out',
         out,
-        // One worker per open-file limit's worth of users: they all share the one load core.
         '--workers',
-        String(Math.max(1, Math.ceil((users * 1.1) / perProcess))),
+        String(workers),
         '--quiet',
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
@@ -156,15 +204,22 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
     const serverCpu = new ProcSampler(() => server.pids());
     const generatorCpu = new ProcSampler(() => (load.pid ? [load.pid] : []));
     const probe = new MatchProbe(server.urls);
-    // Bounded: the hold, the scenario's drain and a margin.
-    const limit = setTimeout(() => load.kill('SIGKILL'), holdMs + 60_000);
+    const holdStart = setTimeout(() => serverCpu.mark(), fillMs);
+    // Bounded: fill, hold, the scenario's drain and a margin.
+    const limit = setTimeout(() => load.kill('SIGKILL'), fillMs + holdMs + 60_000);
     await once(load, 'exit');
     clearTimeout(limit);
+    clearTimeout(holdStart);
     const gen = generatorCpu.stop();
     const srv = serverCpu.stop();
     const hot = await probe.stop();
     const r = JSON.parse(readFileSync(out, 'utf8')) as Results;
     const peak = r.generator.peakConnected;
+    // Users held: the least connected in any second of the hold (its first 10 s settle the fill).
+    const holdRows = r.series.filter(
+      (row) => row.t >= fillMs / 1000 + 10 && row.t < (fillMs + holdMs) / 1000,
+    );
+    const held = holdRows.length ? Math.min(...holdRows.map((row) => row.gauges.connected ?? 0)) : 0;
     const t = r.totals;
     // A say or typing that crosses the partner's leave on the wire is answered not_in_chat: a race
     // of the reference user model, not a server fault; counted apart.
@@ -185,7 +240,9 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
       passed: why.length === 0,
       why,
       peakConnected: peak,
+      held,
       serverCores: round(srv.cores),
+      usersPerServerCore: Math.round(held / Math.max(0.01, srv.cores)),
       serverRssPerUserBytes: Math.round(Math.max(0, srv.peakRssBytes - idle.rssBytes) / Math.max(1, peak)),
       generatorCores: round(gen.cores),
       generatorRssPerUserBytes: Math.round(gen.peakRssBytes / Math.max(1, peak)),
@@ -219,8 +276,8 @@ try {
       }
       all.push(step);
       console.log(
-        `${mode} ${users}: ${step.passed ? 'held' : 'failed'} ${step.peakConnected} users on ${step.appServers} app server(s); ` +
-          `server ${step.serverCores} cores, ${(step.serverRssPerUserBytes / 1024).toFixed(1)} KB/user; ` +
+        `${mode} ${users}: ${step.passed ? 'held' : 'failed'} ${step.held} users through the hold (peak ${step.peakConnected}) on ${step.appServers} app server(s); ` +
+          `server ${step.serverCores} cores (${step.usersPerServerCore} users per core), ${(step.serverRssPerUserBytes / 1024).toFixed(1)} KB/user; ` +
           `msg p99 ${step.messageP99Ms} ms, hot match p99 ${step.hotMatchP99Ms} ms; ` +
           `generator ${step.generatorCores} cores, ${(step.generatorRssPerUserBytes / 1024).toFixed(1)} KB/user` +
           (step.passed ? '' : ` (${step.why.join(', ')})`),
@@ -239,10 +296,12 @@ try {
   }
 }
 const best = (mode: string) =>
-  all.filter((s) => s.mode === mode && s.passed).reduce((m, s) => Math.max(m, s.peakConnected), 0);
+  all.filter((s) => s.mode === mode && s.passed).reduce((m, s) => Math.max(m, s.held), 0);
 const summary = {
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  fillMs,
   holdMs,
+  meanSessionMs: Math.round(tau),
   openFileConnectionsPerProcess: perProcess,
   capacity: Object.fromEntries(modes.map((m) => [m, best(m)])),
   steps: all,

@@ -70,6 +70,12 @@ export class ProcSampler {
     this.#peakRss = Math.max(this.#peakRss, u.rssBytes);
   }
 
+  /** Counts CPU from now on: `stop()` then reports the cores used since this mark. */
+  mark(): void {
+    this.#sample();
+    this.#first = this.#last;
+  }
+
   stop(): TreeFigures {
     clearInterval(this.#timer);
     this.#sample();
