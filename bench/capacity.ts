@@ -8,8 +8,10 @@
  * so the hold sees the profile's own churn, searches and chats for N users.
  * The thresholds count over the whole run, the fill's burst included; the
  * server's cores and the users held are measured over the hold alone.
- * The server side is pinned to one core (`taskset`, --server-cpu): "scaled" is
- * redis-server + one matchmaker + as many `samesong app` processes as the
+ * The server side is pinned to one core (`taskset`, --server-cpu; a list such as
+ * 0-3 on a larger machine, where users per server core = users held / cores
+ * used): "scaled" is redis-server + one matchmaker + (at least --apps) as many
+ * `samesong app` processes as the
  * per-process open-file limit requires (no HAProxy); "single" is one
  * `samesong serve`, up to its own limit. `samesong load` runs pinned to the
  * other core (--load-cpu) with one --target per app server (client-side
@@ -45,6 +47,8 @@ const { values: flags } = parseArgs({
     'load-cpu': { type: 'string', default: '1' },
     out: { type: 'string', default: 'test-output/capacity.json' },
     matchmakers: { type: 'string', default: '1' },
+    // App servers in the scaled mode; by default just enough for the open-file limit.
+    apps: { type: 'string' },
   },
 });
 const steps = flags.steps.split(',').map(Number);
@@ -113,7 +117,7 @@ async function startServerSide(mode: 'scaled' | 'single', users: number): Promis
     return { urls: [`ws://127.0.0.1:${port}/ws`], pids: () => [proc.pid], stop: () => proc.stop() };
   }
   // Enough app servers that each stays under the open-file limit, with a tenth to spare.
-  const apps = Math.max(1, Math.ceil((users * 1.1) / perProcess));
+  const apps = Math.max(Number(flags.apps ?? 1), Math.ceil((users * 1.1) / perProcess));
   const d: LocalDeployment = await startLocalDeployment({
     apps,
     matchmakers: Number(flags.matchmakers),
