@@ -18,6 +18,15 @@ import {
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/samesong.js');
 
+/**
+ * Node flags for server processes. A young generation of at most 2 MB per
+ * semi-space (V8's default grows to 16 MB, 32 MB in all) keeps a server's
+ * resident memory close to what its connections hold; its short-lived
+ * per-message garbage dies in the smaller nursery just as well
+ * (docs/decisions/007, docs/benchmarks.md).
+ */
+export const SERVER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
+
 export interface LocalDeploymentOptions {
   apps: number;
   matchmakers: number;
@@ -30,7 +39,7 @@ export interface LocalDeploymentOptions {
   cluster?: boolean;
   /** Extra flags for every app server (e.g. --resume-grace 2). */
   appArgs?: readonly string[];
-  /** Flags for node itself in every app server (e.g. --cpu-prof), before the script. */
+  /** Flags for node itself in every app server (e.g. --cpu-prof), after SERVER_NODE_ARGS. */
   appNodeArgs?: readonly string[];
   /** Extra flags for every matchmaker. */
   matchmakerArgs?: readonly string[];
@@ -114,6 +123,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       const id = `app${index + 1}`;
       const port = apps[index]?.port ?? (await freePort(host));
       const args = [
+        ...SERVER_NODE_ARGS,
         ...(o.appNodeArgs ?? []),
         BIN,
         'app',

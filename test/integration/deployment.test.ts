@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * The scaled deployment as real processes (redis-server, `samesong matchmaker`,
  * `samesong app`, haproxy), and the failures it must survive without an
@@ -74,6 +75,13 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, timeout
 
 test('through HAProxy: members on different app servers chat, and a dropped one resumes on the other', async (t) => {
   const { deployment: d, connect } = await deploy(t, { port: 0, appArgs: ['--resume-grace', '10'] });
+  for (const app of d.apps) {
+    const argv = readFileSync(`/proc/${app.process.pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(
+      argv.includes('--max-semi-space-size=2'),
+      `app servers run with a small young generation: ${argv}`,
+    );
+  }
   const a = await connect(d.url);
   let b = await connect(d.url);
   for (let i = 0; i < 10 && b.welcome.server === a.welcome.server; i++) b = await connect(d.url);
