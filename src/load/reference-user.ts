@@ -9,7 +9,6 @@
  * its intended send time, so the receiving user (also ours) measures true
  * end-to-end latency and detects loss and reordering.
  */
-import type { RawData, WebSocket } from 'ws';
 import { sample } from './distributions.js';
 import type { ReferenceUserSpec } from './plan.js';
 import type { TimerOwner } from './timer-heap.js';
@@ -39,13 +38,13 @@ interface Inbound {
 
 type Sock = UserSocket & { owner: ReferenceUser | null };
 
-function onOpen(this: WebSocket): void {
+function onOpen(this: UserSocket): void {
   (this as Sock).owner?.opened();
 }
-function onMessage(this: WebSocket, data: RawData): void {
+function onMessage(this: UserSocket, data: Buffer): void {
   (this as Sock).owner?.message(data);
 }
-function onClose(this: WebSocket, code: number): void {
+function onClose(this: UserSocket, code: number): void {
   (this as Sock).owner?.closed(code);
 }
 function onError(): void {
@@ -102,7 +101,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     this.host.userConnected();
   }
 
-  message(data: RawData): void {
+  message(data: Buffer): void {
     let m: Inbound;
     try {
       m = JSON.parse(data.toString()) as Inbound;

@@ -6,10 +6,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { WebSocket } from 'ws';
 import { sample, type Rng } from './distributions.js';
 import type { ScriptedUserSpec, Step } from './plan.js';
-import { wallNow, type UserHost, type VirtualUser } from './user-host.js';
+import { wallNow, type UserHost, type UserSocket, type VirtualUser } from './user-host.js';
 
 /** What a `call` hook receives. */
 export interface ScriptContext {
@@ -25,7 +24,7 @@ class StepFailed extends Error {}
 const hooks = new Map<string, Promise<Record<string, unknown>>>();
 
 export class ScriptedUser implements VirtualUser {
-  private ws: WebSocket | null = null;
+  private ws: UserSocket | null = null;
   private vars: Record<string, unknown>;
   private inbox: { raw: string; msg: Record<string, unknown> }[] = [];
   private wake: (() => void) | null = null;
