@@ -1,11 +1,27 @@
 /**
- * Source addresses for outgoing connections: each local address gives about
- * 28k ephemeral ports per target, so past that the generator spreads its
- * connections over several (loopback: 127.0.0.2, 127.0.0.3, …).
+ * Source addresses for outgoing connections. A socket that connects without
+ * choosing its source gets an ephemeral port that the kernel shares across
+ * targets (a port is unique per source and target): about 28k connections per
+ * target. A socket bound to a source address first holds its port for that
+ * address alone, whatever the target: about 28k per address. So past 28k per
+ * target the generator binds, and spreads its connections over enough
+ * addresses (loopback: 127.0.0.2, 127.0.0.3, …).
  */
+import { readFileSync } from 'node:fs';
 
-/** Ephemeral ports per source address and target (net.ipv4.ip_local_port_range 32768–60999). */
-export const PORTS_PER_ADDRESS = 28_000;
+/** Ephemeral ports per source address: net.ipv4.ip_local_port_range (32768–60999 by default). */
+export function ephemeralPorts(): number {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (lo! > 0 && hi! >= lo!) return hi! - lo! + 1;
+  } catch {
+    /* not Linux */
+  }
+  return 28_232;
+}
 
 const toInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
@@ -39,11 +55,20 @@ export function parseSources(specs: readonly string[]): string[] {
   return out;
 }
 
-/** Enough loopback addresses for `users` when every target is on loopback; none otherwise. */
-export function defaultSources(targets: readonly string[], users: number): string[] {
+/**
+ * Enough loopback addresses for `users` when every target is on loopback; none
+ * (let the kernel choose) while the targets' own port ranges suffice, or when a
+ * target is elsewhere. A fifth of the ports is left for TIME_WAIT and others.
+ */
+export function defaultSources(
+  targets: readonly string[],
+  users: number,
+  ports = ephemeralPorts(),
+): string[] {
   const loopback = targets.every((t) => /^wss?:\/\/(127\.|localhost[:/])/.test(t));
-  const perAddress = PORTS_PER_ADDRESS * new Set(targets).size;
-  if (!loopback || users <= perAddress * 0.8) return [];
-  const n = Math.min(250, Math.ceil(users / (perAddress * 0.8)));
+  const usable = ports * 0.8;
+  if (!loopback || users <= usable * new Set(targets).size) return [];
+  // Bound sockets: each address serves every target from one range of ports.
+  const n = Math.min(250, Math.ceil(users / usable));
   return parseSources([`127.0.0.2-127.0.0.${n + 1}`]);
 }

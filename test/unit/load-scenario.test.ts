@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { applyOverrides } from '../../src/load/job.js';
 import { peakRate, totalDurationMs } from '../../src/load/plan.js';
 import { parseScenario, ScenarioError } from '../../src/load/scenario.js';
-import { parseSources } from '../../src/load/sources.js';
+import { defaultSources, parseSources } from '../../src/load/sources.js';
 import { toWebSocketUrl } from '../../src/load/target-url.js';
 import { expectedUsers } from '../../src/load/session-model.js';
 
@@ -118,5 +118,21 @@ test('afterChats takes stay or leave, and names the line of anything else', () =
       e.issues.some(
         (i) => i.line === 5 && i.field === 'users[0].afterChats' && /stay, leave/.test(i.message),
       ),
+  );
+});
+
+test('default sources: none while each target has ports enough; past that, one range of ports per bound address', () => {
+  const eight = Array.from({ length: 8 }, (_, i) => `ws://127.0.0.1:${8081 + i}/ws`);
+  assert.deepEqual(defaultSources(eight, 150_000, 28_000), [], '8 targets × 22.4k unbound ports hold 150k');
+  // Past that the sockets are bound, and a bound address's ports serve all targets together.
+  const bound = defaultSources(eight, 350_000, 28_000);
+  assert.equal(bound.length, Math.ceil(350_000 / 22_400));
+  assert.equal(bound[0], '127.0.0.2');
+  assert.deepEqual(defaultSources(['ws://127.0.0.1:8080/ws'], 20_000, 28_000), []);
+  assert.equal(defaultSources(['ws://127.0.0.1:8080/ws'], 100_000, 28_000).length, 5);
+  assert.deepEqual(
+    defaultSources(['ws://10.0.0.5:8080/ws'], 100_000, 28_000),
+    [],
+    'only loopback targets get loopback sources',
   );
 });
