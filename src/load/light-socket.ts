@@ -129,12 +129,13 @@ export class LightSocket extends EventEmitter {
       if (this.closeFrameSent && (this.closeFrameReceived || this.receiverErrored)) this.socket.end();
       return;
     }
-    this.readyState = 2;
+    // Throws on a code that may not be sent (as ws does), before any state changes.
     this.sender!.close(code, reason, true, (err?: Error | null) => {
       if (err) return; // the socket's 'error' handler deals with it
       this.closeFrameSent = true;
       if (this.closeFrameReceived || this.receiverErrored) this.socket.end();
     });
+    this.readyState = 2;
     this.closeTimer = setTimeout(destroySocket, CLOSE_TIMEOUT_MS, this.socket);
   }
 
