@@ -190,7 +190,7 @@ export async function startServer(
       // From here ws handles the socket's errors.
       socket.off('error', destroySocket);
       const transport = ws as WebSocketTransport;
-      transport.attach(sockets);
+      transport.attach(sockets, socket);
       accept(transport);
     });
   });
