@@ -75,7 +75,7 @@ export class WebSocketTransport extends WebSocket implements Transport {
    * Sends one text frame as one buffer, header and payload together, written
    * straight to the socket: ws's own send writes the two under cork, a
    * `writev` of two chunks, which costs the server about a quarter more CPU
-   * per frame (bench/server-send.ts; docs/decisions/007). Control frames
+   * per frame (bench/server-send.ts; docs/decisions/008). Control frames
    * (ping, close) stay with ws; they go to the same socket, in call order.
    */
   override send(text: string): void {
