@@ -65,8 +65,8 @@ test('welcome arrives as a message once open', async (t) => {
   assert.equal(welcome.protocol, 1);
 });
 
-test('two light sockets search, match and chat; the server accepts their masked frames', async (t) => {
-  const url = await serverUrl(t);
+/** Two light sockets, welcomed and matched in one chat. */
+async function matchedPair(t: TestContext, url: string) {
   const a = light(t, url);
   const b = light(t, url);
   await Promise.all([a.next('welcome'), b.next('welcome')]);
@@ -74,6 +74,11 @@ test('two light sockets search, match and chat; the server accepts their masked 
   a.send({ type: 'search', track });
   b.send({ type: 'search', track });
   const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
+  return { a, b, ma, mb };
+}
+
+test('two light sockets search, match and chat; the server accepts their masked frames', async (t) => {
+  const { a, b, ma, mb } = await matchedPair(t, await serverUrl(t));
   assert.equal(ma.chat, mb.chat);
   a.send({ type: 'say', id: 7, text: 'hello over the light client' });
   assert.equal((await a.next('ack')).id, 7);
@@ -94,15 +99,10 @@ test("the server's close code reaches 'close' (1009 for an oversized message)", 
 test("close(1000) ends the partner's chat at once; terminate() leaves the partner waiting (no close frame)", async (t) => {
   const url = await serverUrl(t);
   const pair = async () => {
-    const a = light(t, url);
-    const b = light(t, url);
-    await Promise.all([a.next('welcome'), b.next('welcome')]);
-    const track = uniqueTrack('light');
-    a.send({ type: 'search', track });
-    b.send({ type: 'search', track });
-    await Promise.all([a.next('matched'), b.next('matched')]);
+    const { a, b } = await matchedPair(t, url);
     return [a, b] as const;
   };
+
   const [a, b] = await pair();
   a.ws.close(1000);
   assert.equal(a.ws.readyState, 2);

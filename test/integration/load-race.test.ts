@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { constant, Rng } from '../../src/load/distributions.js';
 import { Recorder } from '../../src/load/metrics.js';
 import type { CounterName } from '../../src/load/metric-names.js';
@@ -19,13 +19,13 @@ class WatchedRecorder extends Recorder {
   }
 }
 
-test("a say that crosses the partner's leave is counted as raced, not as an error, and still reconciles", async (t) => {
+/** A served track with a partner already searching on it, and a user host that opens sockets to it. */
+async function setup(t: TestContext, prefix: string) {
   const server = await startTestServer(t);
   const url = server.url.replace('http', 'ws') + '/ws';
-  const track = uniqueTrack('race');
+  const track = uniqueTrack(prefix);
   const partner = await server.connect();
   await partner.search(track);
-
   const rec = new WatchedRecorder();
   const timers = new TimerHeap(wallNow);
   t.after(() => timers.close());
@@ -44,6 +44,11 @@ test("a say that crosses the partner's leave is counted as raced, not as an erro
     userChatting: (d) => events.emit('chatting', d),
     userDone: () => events.emit('done'),
   };
+  return { partner, rec, events, host, sock: () => sock };
+}
+
+test("a say that crosses the partner's leave is counted as raced, not as an error, and still reconciles", async (t) => {
+  const { partner, rec, events, host, sock } = await setup(t, 'race');
   // Long think times: the test says when the user speaks, by firing its timer itself.
   const hour = 3_600_000;
   const user = new ReferenceUser(host, {
@@ -68,12 +73,12 @@ test("a say that crosses the partner's leave is counted as raced, not as an erro
 
   // The user reads nothing while its partner leaves; then it says something,
   // which the server, already past the end of the chat, answers not_in_chat.
-  sock!.pause();
+  sock()!.pause();
   partner.send({ type: 'leave' });
   await partner.next('left', 10_000);
   user.onTimer(wallNow());
   const rejected = once(rec.events, 'messages_rejected');
-  sock!.resume();
+  sock()!.resume();
   await rejected;
 
   const c = rec.flush(0, {}).counters;
@@ -85,30 +90,8 @@ test("a say that crosses the partner's leave is counted as raced, not as an erro
 });
 
 /** One reference user against `server`, its partner already searching on the same track. */
-async function chatOnce(t: import('node:test').TestContext, afterChats: 'stay' | 'leave', sessionMs: number) {
-  const server = await startTestServer(t);
-  const url = server.url.replace('http', 'ws') + '/ws';
-  const track = uniqueTrack('after');
-  const partner = await server.connect();
-  await partner.search(track);
-  const rec = new WatchedRecorder();
-  const timers = new TimerHeap(wallNow);
-  t.after(() => timers.close());
-  let sock: UserSocket | null = null;
-  const events = new EventEmitter();
-  const host: UserHost = {
-    rec,
-    timers,
-    rng: new Rng(1),
-    searchTimeoutMs: 60_000,
-    now: wallNow,
-    pickTrack: () => track,
-    lastTrackHot: true,
-    open: () => (sock = openSocket(url, undefined)),
-    userConnected: () => {},
-    userChatting: () => {},
-    userDone: () => events.emit('done'),
-  };
+async function chatOnce(t: TestContext, afterChats: 'stay' | 'leave', sessionMs: number) {
+  const { partner, rec, events, host, sock } = await setup(t, 'after');
   const user = new ReferenceUser(host, {
     ...REFERENCE_DEFAULTS,
     name: 'listener',
@@ -127,7 +110,7 @@ async function chatOnce(t: import('node:test').TestContext, afterChats: 'stay' |
   await partner.next('matched', 10_000);
   await partner.next('msg', 10_000);
   await partner.next('partner_left', 10_000);
-  return { rec, done, startedAt, sock: () => sock };
+  return { rec, done, startedAt, sock };
 }
 
 test('a reference user stays online after its chats until its session ends, then closes cleanly', async (t) => {
