@@ -16,6 +16,9 @@ export interface RedisBusOptions {
   name?: string;
 }
 
+/** How soon a failed resubscription after an outage is tried again. */
+const RESUBSCRIBE_RETRY_MS = 250;
+const RESUBSCRIBE_TIMEOUT_MS = 5000;
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
 function baseOptions(name: string | undefined): RedisOptions {
@@ -152,14 +155,23 @@ export class RedisBus implements Bus {
     if (this.#resubscribing) return;
     this.#resubscribing = true;
     const channels = [...this.#handlers.keys()];
-    Promise.all(channels.map((c) => (this.#sub as Cluster).ssubscribe(c)))
+    // Bounded: a reply lost with a connection that drops again must not hold this forever.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('resubscribe timed out')), RESUBSCRIBE_TIMEOUT_MS);
+    });
+    Promise.race([Promise.all(channels.map((c) => (this.#sub as Cluster).ssubscribe(c))), gaveUp])
       .then(
         () => this.#setUp(true),
         () => {
-          /* a shard still down: the next 'ready' tries again */
+          // A shard still down, or the restarted cluster not yet agreed on its state
+          // (CLUSTERDOWN) while every connection is already ready: no further 'ready'
+          // will come, so try again shortly.
+          setTimeout(() => this.#checkUp(), RESUBSCRIBE_RETRY_MS).unref();
         },
       )
       .finally(() => {
+        clearTimeout(timer);
         this.#resubscribing = false;
       });
   }
