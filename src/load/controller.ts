@@ -122,9 +122,8 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
   for (const a of agents) a.begin(startAt);
   const sampler = new StatsSampler(plan.targets, startAt);
   const totalMs = totalDurationMs(plan);
-  const progressTimer = setInterval(() => {
+  const report = (elapsedMs: number) => {
     const row = agg.lastRow();
-    const elapsedMs = Math.min(totalMs, Date.now() - startAt);
     const { phase, rate } = rateAt(plan.phases, elapsedMs);
     o.onProgress?.({
       elapsedMs,
@@ -141,10 +140,13 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
       dropped: agg.totals.arrivals_dropped,
       lagMs: agg.gauge('event_loop_lag_ms'),
     });
-  }, 1000);
+  };
+  const progressTimer = setInterval(() => report(Math.min(totalMs, Date.now() - startAt)), 1000);
 
   const done = Promise.all([pool.done, ...agents.map((a) => a.done)]).then(async () => {
     clearInterval(progressTimer);
+    // The last line says the run is complete, whatever the timer's phase.
+    report(totalMs);
     await sampler.close();
     await agentServer?.close();
     agg.finish();

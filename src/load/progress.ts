@@ -8,7 +8,7 @@ const ms = (v: number | undefined) =>
   v === undefined ? '-' : v < 10 ? `${v.toFixed(1)}ms` : `${Math.round(v)}ms`;
 
 export function progressLine(p: Progress): string {
-  const secs = `${Math.round(p.elapsedMs / 1000)}/${Math.round(p.totalMs / 1000)}s`;
+  const secs = `${Math.floor(p.elapsedMs / 1000)}/${Math.round(p.totalMs / 1000)}s`;
   const parts = [
     `${secs} ${p.phase}`,
     `users ${p.users}`,
@@ -28,7 +28,8 @@ export class ProgressView {
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
     private readonly everyMs = 1000,
   ) {}
-  #lastAt = 0;
+  #interval = 0;
+  #ended = false;
 
   update(p: Progress): void {
     const line = progressLine(p);
@@ -39,8 +40,13 @@ export class ProgressView {
       const text = `${bar} ${line}`.slice(0, (this.out.columns ?? 160) - 1);
       this.out.write(`\r\x1b[2K${text}`);
       this.#last = text;
-    } else if (p.elapsedMs - this.#lastAt >= this.everyMs || p.elapsedMs >= p.totalMs) {
-      this.#lastAt = p.elapsedMs;
+    } else if (
+      Math.floor(p.elapsedMs / this.everyMs) > this.#interval ||
+      (p.elapsedMs >= p.totalMs && !this.#ended)
+    ) {
+      // By interval number, not time since the last line: the caller's timer drifts a few ms either way.
+      this.#interval = Math.floor(p.elapsedMs / this.everyMs);
+      this.#ended = p.elapsedMs >= p.totalMs;
       this.out.write(`${line}\n`);
     }
   }

@@ -67,3 +67,14 @@ test('on a terminal, progress is a bar redrawn in place, clipped to the width, e
   assert.ok(out.text().endsWith('\n'));
   assert.equal(out.text().split('\n').length, 2);
 });
+
+test("off a terminal, a timer that drifts a few ms early still prints each second's line, and the last one once", () => {
+  const out = sink(false);
+  const view = new ProgressView(out.stream, 1000);
+  for (const ms of [700, 1700, 2699, 3000, 3000]) view.update(at(ms, { totalMs: 3000 }));
+  const lines = out.text().split('\n').filter(Boolean);
+  assert.deepEqual(
+    lines.map((l) => l.split(' ')[0]),
+    ['1/3s', '2/3s', '3/3s'],
+  );
+});
