@@ -223,12 +223,11 @@ export class LightSocket extends EventEmitter {
   }
 
   receiverFailed(err: Error): void {
+    this.receiverErrored = true;
     if (this.socket.light !== null) {
-      this.receiverErrored = true;
       process.nextTick(resumeSocket, this.socket);
       this.close(statusCodeOf(err));
     }
-    this.receiverErrored = true;
     this.emitError(err);
   }
 

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Writable } from 'node:stream';
-import * as ws from 'ws';
+import { Receiver } from 'ws';
 import { textFrame } from '../../src/server/transport.js';
-
-// ws exports its frame parser; its type package does not declare it.
-const { Receiver } = ws as unknown as {
-  Receiver: new (o: { isServer: boolean; maxPayload: number; skipUTF8Validation: boolean }) => Writable;
-};
 
 /** Parses frames the way a client does (ws's Receiver, unmasked frames expected). */
 function parse(frames: Buffer[]): string[] {
