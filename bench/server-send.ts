@@ -1,7 +1,8 @@
 /**
- * The server's CPU per text frame sent: ws's own `send` (header and payload
- * written under cork: one writev of two chunks) beside the server's
- * WebSocketTransport.send (one buffer per frame), alternating in one run.
+ * The server's CPU per frame sent: ws's own `send` and `ping` (header and
+ * payload written under cork: one writev of two chunks) beside the server's
+ * WebSocketTransport.send (one buffer per frame) and .ping (one shared
+ * two-byte buffer), alternating in one run.
  *   npx tsx bench/server-send.ts [connections] [rounds]
  * The server side runs here, pinned to core 0; the clients, which only read,
  * run in a child process pinned to core 1 (with two cores or more). The figure
@@ -64,14 +65,16 @@ if (process.argv[2] === 'clients') {
     await new Promise((res) => setTimeout(res, 200));
     return (t.user + t.system) / (connections * rounds);
   };
-  const results: Record<string, number[]> = {
-    'ws send (cork + writev)': [],
-    'WebSocketTransport.send (one buffer)': [],
-  };
-  for (let i = 0; i < REPEATS; i++) {
-    results['ws send (cork + writev)']!.push(await run(viaWs));
-    results['WebSocketTransport.send (one buffer)']!.push(await run(viaTransport));
-  }
+  const pingViaWs = (s: WebSocketTransport) => WebSocket.prototype.ping.call(s);
+  const pingViaTransport = (s: WebSocketTransport) => s.ping();
+  const arms: [string, (s: WebSocketTransport) => void][] = [
+    ['ws send (cork + writev)', viaWs],
+    ['WebSocketTransport.send (one buffer)', viaTransport],
+    ['ws ping (cork + writev)', pingViaWs],
+    ['WebSocketTransport.ping (one shared buffer)', pingViaTransport],
+  ];
+  const results: Record<string, number[]> = Object.fromEntries(arms.map(([k]) => [k, []]));
+  for (let i = 0; i < REPEATS; i++) for (const [k, send] of arms) results[k]!.push(await run(send));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
     `${connections} connections × ${rounds} rounds, ${REPEATS} alternating repeats; µs of server CPU per frame`,
@@ -80,8 +83,10 @@ if (process.argv[2] === 'clients') {
   console.log('|---|---|---|');
   for (const [k, v] of Object.entries(results))
     console.log(`| ${k} | ${v.map((x) => x.toFixed(1)).join(', ')} | ${median(v).toFixed(1)} |`);
-  const [a, b] = Object.values(results).map(median);
-  console.log(`ratio one buffer / ws send: ${(b! / a!).toFixed(2)}`);
+  const [a, b, c, d] = Object.values(results).map(median);
+  console.log(
+    `ratio one buffer / ws send: ${(b! / a!).toFixed(2)}; shared ping / ws ping: ${(d! / c!).toFixed(2)}`,
+  );
   child.kill();
   wss.close();
   process.exit(0);

@@ -84,6 +84,20 @@ export class WebSocketTransport extends WebSocket implements Transport {
     raw.write(textFrame(text));
   }
 
+  /**
+   * Sends a liveness ping (no payload) as one shared two-byte frame straight to
+   * the socket: ws's ping builds a header and writes header and empty payload
+   * under cork. Pings go to every connection once per interval, so this is the
+   * most frequent frame the server sends (bench/server-send.ts). With a payload,
+   * a mask or a callback, ws sends it.
+   */
+  override ping(data?: unknown, mask?: boolean, cb?: (err: Error) => void): void {
+    if (data !== undefined || mask !== undefined || cb !== undefined) return super.ping(data, mask, cb);
+    const raw = this.#raw;
+    if (this.readyState !== 1 || !raw?.writable) return;
+    raw.write(PING_FRAME);
+  }
+
   // The listeners: ws calls them with the socket as `this`.
   static #message(this: WebSocket, data: Buffer, isBinary: boolean): void {
     (this as WebSocketTransport).#events?.onFrame(data, isBinary);
@@ -103,6 +117,9 @@ export class WebSocketTransport extends WebSocket implements Transport {
     self.#events?.onLost(code);
   }
 }
+
+/** An empty ping (RFC 6455 §5.5.2); written to many sockets, never changed. */
+const PING_FRAME = Buffer.from([0x89, 0x00]);
 
 /** An unmasked, final text frame (RFC 6455 §5.2), as a server sends it. */
 export function textFrame(text: string): Buffer {
