@@ -41,14 +41,21 @@ function workerModule(): string {
   return self.replace(/local-pool\.(ts|js)$/, 'worker-main.$1');
 }
 
-/** Node flags that load TypeScript support (tsx) must reach the workers; test-runner flags must not. */
-function loaderArgs(): string[] {
+/**
+ * Node flags that reach the workers: the loaders of TypeScript support (tsx),
+ * and profiling and heap-size flags, so that `node --cpu-prof bin/samesong.js
+ * load ...` profiles the workers too. Test-runner flags must not.
+ */
+function workerArgs(): string[] {
   const out: string[] = [];
   const a = process.execArgv;
   for (let i = 0; i < a.length; i++) {
-    if ((a[i] === '--import' || a[i] === '--require' || a[i] === '--loader' || a[i] === '-r') && a[i + 1])
+    if (/^--(import|require|loader|cpu-prof-dir|heap-prof-dir)$|^-r$/.test(a[i]!) && a[i + 1])
       out.push(a[i]!, a[++i]!);
-    else if (/^--(import|require|loader)=/.test(a[i]!)) out.push(a[i]!);
+    else if (
+      /^--(import|require|loader)=|^--(cpu-prof|heap-prof|max-old-space-size|max-semi-space-size)/.test(a[i]!)
+    )
+      out.push(a[i]!);
   }
   return out;
 }
@@ -67,7 +74,7 @@ export function startLocalPool(
   for (let w = 0; w < workers; w++) {
     const source = `${prefix}/${w}`;
     const child = fork(workerModule(), [], {
-      execArgv: loaderArgs(),
+      execArgv: workerArgs(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(child);
