@@ -1,9 +1,14 @@
 // Self time of a .cpuprofile, by function and by origin (this project's
 // dist/, ws, other packages, Node's own JavaScript, native code and syscalls):
-//   node bench/cpuprofile-summary.mjs FILE [TOP]
+//   node bench/cpuprofile-summary.mjs FILE [TOP] [--inclusive NAME,NAME,...]
+// --inclusive adds the time spent in each named function and everything it
+// called (counted once where a name recurses), as a share of the busy time.
 import { readFileSync } from 'node:fs';
 
-const [file, top = '40'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const inclusiveAt = args.indexOf('--inclusive');
+const inclusive = inclusiveAt >= 0 ? (args.splice(inclusiveAt, 2)[1] ?? '').split(',').filter(Boolean) : [];
+const [file, top = '40'] = args;
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byFunction = new Map();
 const byOrigin = new Map();
@@ -34,3 +39,18 @@ for (const [origin, hits] of [...byOrigin].sort((a, b) => b[1] - a[1])) {
 console.log('\nself time by function, share of all samples:');
 const rows = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(top));
 for (const [name, hits] of rows) console.log(`${pct(hits, total)}  ${name}`);
+
+if (inclusive.length > 0) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const spent = new Map();
+  const walk = (id, inside) => {
+    const node = byId.get(id);
+    const name = node.callFrame.functionName;
+    const now = inclusive.includes(name) && !inside.has(name) ? new Set([...inside, name]) : inside;
+    for (const n of now) add(spent, n, node.hitCount);
+    for (const child of node.children ?? []) walk(child, now);
+  };
+  walk(profile.nodes[0].id, new Set());
+  console.log('\ninclusive time (the function and its callees), share of busy:');
+  for (const name of inclusive) console.log(`${pct(spent.get(name) ?? 0, total - idle)}  ${name}`);
+}
