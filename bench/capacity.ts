@@ -6,8 +6,9 @@
  * to N users (arrivals at N / (τ (1 − e^(−fill/τ))), τ the mean session), then
  * `hold` keeps it there with the steady-state arrival rate N / τ (Little's law),
  * so the hold sees the profile's own churn, searches and chats for N users.
- * The thresholds count over the whole run, the fill's burst included; the
- * server's cores and the users held are measured over the hold alone.
+ * Users held, the server's cores, message latency and the generator's lag are
+ * judged over the hold (the 5 minutes the users are held); lost messages and
+ * errors over the whole run. The fill's latency and lag are reported beside.
  * The server side is pinned to one core (`taskset`, --server-cpu; a list such as
  * 0-3 on a larger machine, where users per server core = users held / cores
  * used): "scaled" is redis-server + one matchmaker + (at least --apps) as many
@@ -16,7 +17,7 @@
  * `samesong serve`, up to its own limit. `samesong load` runs pinned to the
  * other core (--load-cpu) with one --target per app server (client-side
  * balancing). A step passes when the generator kept up and: p99 message
- * latency <= 100 ms, p99 hot-track time-to-match (MatchProbe) <= 1 s, no lost
+ * latency in the hold <= 100 ms, p99 hot-track time-to-match (MatchProbe) <= 1 s, no lost
  * messages, no errors. Each step is bounded (hold + drain + a margin) and
  * every process started here is stopped at the end, or on Ctrl-C.
  */
@@ -162,7 +163,9 @@ interface Step {
   serverRssPerUserBytes: number;
   generatorCores: number;
   generatorRssPerUserBytes: number;
+  /** Message latency p99 over the hold (judged) and over the whole run (fill included). */
   messageP99Ms: number;
+  messageP99WholeRunMs: number;
   hotMatchP99Ms: number;
   timeToMatchP50Ms: number;
   messagesDelivered: number;
@@ -170,7 +173,9 @@ interface Step {
   errors: number;
   notInChatRaces: number;
   arrivalsDropped: number;
+  /** The generator's worst event-loop lag in the hold (judged) and in the fill. */
   generatorLagMs: number;
+  generatorFillLagMs: number;
 }
 
 async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step | null> {
@@ -235,21 +240,29 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
     // of the reference user model, not a server fault; counted apart.
     const raced = r.errors.not_in_chat ?? 0;
     const errors = t.errors - raced + t.connect_errors + t.closes_unexpected;
+    // Judged over the hold, the 5 minutes the users are held; the fill is how the bench gets
+    // there (twice the hold's arrival rate and a wave of chats starting together), reported beside.
+    const hold = r.phases.find((p) => p.name === 'hold')?.latency;
+    if (!hold) throw new Error(`${out}: no latency for the hold phase`);
+    const holdMessageP99 = hold.message_latency.p99;
     const why: string[] = [];
-    if (r.latency.message_latency.p99 > 100) why.push(`message p99 ${r.latency.message_latency.p99} ms`);
+    if (holdMessageP99 > 100) why.push(`message p99 in the hold ${holdMessageP99} ms`);
     if (hot.p99 > 1000 || hot.failures > 0) why.push(`hot match p99 ${hot.p99.toFixed(0)} ms`);
     if (t.messages_lost > 0) why.push(`${t.messages_lost} lost messages`);
     if (errors > 0) why.push(`${errors} errors`);
     if (t.arrivals_dropped > 0) why.push(`generator behind: ${t.arrivals_dropped} arrivals dropped`);
-    // The generator's lag while the load runs; the end of the run, when every user
-    // leaves at once, is the generator's own burst and not part of the load.
-    const lag = Math.max(
-      0,
-      ...r.series
-        .filter((row) => row.t < (fillMs + holdMs) / 1000)
-        .map((row) => row.gauges.event_loop_lag_ms ?? 0),
-    );
-    if (lag > 100) why.push(`generator event-loop lag ${lag} ms`);
+    // The generator's lag: in the hold it must keep up; the fill's is reported. The end of the
+    // run, when every user leaves at once, is the generator's own burst and not part of the load.
+    const worstLag = (from: number, to: number) =>
+      Math.max(
+        0,
+        ...r.series
+          .filter((row) => row.t >= from && row.t < to)
+          .map((row) => row.gauges.event_loop_lag_ms ?? 0),
+      );
+    const fillLag = worstLag(0, fillMs / 1000);
+    const lag = worstLag(fillMs / 1000, (fillMs + holdMs) / 1000);
+    if (lag > 100) why.push(`generator event-loop lag in the hold ${lag} ms`);
     return {
       mode,
       users,
@@ -263,7 +276,8 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
       serverRssPerUserBytes: Math.round(Math.max(0, srv.peakRssBytes - idle.rssBytes) / Math.max(1, peak)),
       generatorCores: round(gen.cores),
       generatorRssPerUserBytes: Math.round(gen.peakRssBytes / Math.max(1, peak)),
-      messageP99Ms: r.latency.message_latency.p99,
+      messageP99Ms: holdMessageP99,
+      messageP99WholeRunMs: r.latency.message_latency.p99,
       hotMatchP99Ms: round(hot.p99),
       timeToMatchP50Ms: r.latency.time_to_match.p50,
       messagesDelivered: t.messages_delivered,
@@ -272,6 +286,7 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
       notInChatRaces: raced,
       arrivalsDropped: t.arrivals_dropped,
       generatorLagMs: lag,
+      generatorFillLagMs: fillLag,
     };
   } finally {
     current.load?.kill('SIGKILL');
@@ -295,7 +310,7 @@ try {
       console.log(
         `${mode} ${users}: ${step.passed ? 'held' : 'failed'} ${step.held} users through the hold (peak ${step.peakConnected}) on ${step.appServers} app server(s); ` +
           `server ${step.serverCores} cores (${step.usersPerServerCore} users per core), ${(step.serverRssPerUserBytes / 1024).toFixed(1)} KB/user; ` +
-          `msg p99 ${step.messageP99Ms} ms, hot match p99 ${step.hotMatchP99Ms} ms; ` +
+          `msg p99 ${step.messageP99Ms} ms in the hold (${step.messageP99WholeRunMs} ms over the run), hot match p99 ${step.hotMatchP99Ms} ms; ` +
           `generator ${step.generatorCores} cores, ${(step.generatorRssPerUserBytes / 1024).toFixed(1)} KB/user` +
           (step.passed ? '' : ` (${step.why.join(', ')})`),
       );

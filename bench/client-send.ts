@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { cpus } from 'node:os';
 import { WebSocketServer } from 'ws';
 import { LightSocket } from '../src/load/light-socket.js';
+import { compareSends, type Arm } from './lib/send-arms.js';
 
 const connections = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 50);
@@ -45,31 +46,11 @@ if (process.argv[2] === 'server') {
   const text = JSON.stringify({ type: 'say', text: 'la la la la la la la la la la', id: 17 });
   const viaString = (s: LightSocket) => (s as unknown as { sender: Sending }).sender.send(text, TEXT);
   const viaSocket = (s: LightSocket) => s.send(text);
-  const run = async (send: (s: LightSocket) => void): Promise<number> => {
-    const t0 = process.cpuUsage();
-    for (let r = 0; r < rounds; r++) {
-      for (const s of sockets) send(s);
-      await new Promise((res) => setImmediate(res));
-    }
-    const t = process.cpuUsage(t0);
-    await new Promise((res) => setTimeout(res, 200));
-    return (t.user + t.system) / (connections * rounds);
-  };
-  const arms: [string, (s: LightSocket) => void][] = [
+  const arms: Arm<LightSocket>[] = [
     ['Sender.send(string): cork + writev', viaString],
     ['LightSocket.send: Sender.send(Buffer), one write', viaSocket],
   ];
-  const results: Record<string, number[]> = Object.fromEntries(arms.map(([k]) => [k, []]));
-  for (let i = 0; i < REPEATS; i++) for (const [k, send] of arms) results[k]!.push(await run(send));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(
-    `${connections} connections × ${rounds} rounds, ${REPEATS} alternating repeats; µs of client CPU per frame`,
-  );
-  console.log('| send | runs (µs per frame) | median |');
-  console.log('|---|---|---|');
-  for (const [k, v] of Object.entries(results))
-    console.log(`| ${k} | ${v.map((x) => x.toFixed(1)).join(', ')} | ${median(v).toFixed(1)} |`);
-  const [a, b] = Object.values(results).map(median);
+  const [a, b] = await compareSends(sockets, rounds, REPEATS, arms, 'client');
   console.log(`ratio one write / writev: ${(b! / a!).toFixed(2)}`);
   for (const s of sockets) s.terminate();
   child.kill();

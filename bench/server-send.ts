@@ -14,6 +14,7 @@ import { cpus } from 'node:os';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Duplex } from 'node:stream';
 import { WebSocketTransport } from '../src/server/transport.js';
+import { compareSends, type Arm } from './lib/send-arms.js';
 
 const connections = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 50);
@@ -55,35 +56,13 @@ if (process.argv[2] === 'clients') {
   const text = JSON.stringify({ type: 'msg', chat: 'c1a2b3c4d5e6', text: '~1.abc~ la la la la la la la la' });
   const viaWs = (s: WebSocketTransport) => WebSocket.prototype.send.call(s, text, {});
   const viaTransport = (s: WebSocketTransport) => s.send(text);
-  const run = async (send: (s: WebSocketTransport) => void): Promise<number> => {
-    const t0 = process.cpuUsage();
-    for (let r = 0; r < rounds; r++) {
-      for (const s of sockets) send(s);
-      await new Promise((res) => setImmediate(res));
-    }
-    const t = process.cpuUsage(t0);
-    await new Promise((res) => setTimeout(res, 200));
-    return (t.user + t.system) / (connections * rounds);
-  };
-  const pingViaWs = (s: WebSocketTransport) => WebSocket.prototype.ping.call(s);
-  const pingViaTransport = (s: WebSocketTransport) => s.ping();
-  const arms: [string, (s: WebSocketTransport) => void][] = [
+  const arms: Arm<WebSocketTransport>[] = [
     ['ws send (cork + writev)', viaWs],
     ['WebSocketTransport.send (one buffer)', viaTransport],
-    ['ws ping (cork + writev)', pingViaWs],
-    ['WebSocketTransport.ping (one shared buffer)', pingViaTransport],
+    ['ws ping (cork + writev)', (s) => WebSocket.prototype.ping.call(s)],
+    ['WebSocketTransport.ping (one shared buffer)', (s) => s.ping()],
   ];
-  const results: Record<string, number[]> = Object.fromEntries(arms.map(([k]) => [k, []]));
-  for (let i = 0; i < REPEATS; i++) for (const [k, send] of arms) results[k]!.push(await run(send));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(
-    `${connections} connections × ${rounds} rounds, ${REPEATS} alternating repeats; µs of server CPU per frame`,
-  );
-  console.log('| send | runs (µs per frame) | median |');
-  console.log('|---|---|---|');
-  for (const [k, v] of Object.entries(results))
-    console.log(`| ${k} | ${v.map((x) => x.toFixed(1)).join(', ')} | ${median(v).toFixed(1)} |`);
-  const [a, b, c, d] = Object.values(results).map(median);
+  const [a, b, c, d] = await compareSends(sockets, rounds, REPEATS, arms, 'server');
   console.log(
     `ratio one buffer / ws send: ${(b! / a!).toFixed(2)}; shared ping / ws ping: ${(d! / c!).toFixed(2)}`,
   );

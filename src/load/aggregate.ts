@@ -1,6 +1,7 @@
 /**
  * The controller's merge of every generator process's snapshots: totals,
- * whole-run histograms, and one row per second across all processes.
+ * whole-run histograms, histograms per phase, and one row per second across
+ * all processes.
  */
 import type { Histogram } from 'hdr-histogram-js';
 import {
@@ -49,6 +50,34 @@ export class Aggregate {
   #open = new Map<number, OpenSecond>();
   #closedRows = new Map<number, SecondRow>();
   #latest = -1;
+  /** Per phase, the histograms of the seconds it covers (a second after the last phase: the drain). */
+  readonly #phases: Map<LatencyName, Histogram>[];
+
+  /** `phaseEndsMs`: when each phase ends, from the start of the run (cumulative). */
+  constructor(private readonly phaseEndsMs: readonly number[] = []) {
+    this.#phases = phaseEndsMs.map(() => new Map());
+  }
+
+  #phaseHistogram(second: number, name: LatencyName): Histogram | null {
+    // Second s covers [s, s + 1) s of the run: it belongs to the phase its start falls in.
+    const i = this.phaseEndsMs.findIndex((end) => second * 1000 < end);
+    if (i < 0) return null;
+    const hs = this.#phases[i]!;
+    let h = hs.get(name);
+    if (!h) hs.set(name, (h = newHistogram()));
+    return h;
+  }
+
+  /** Latency summaries per phase, in the order of `phaseEndsMs`. */
+  phaseLatency(): Record<LatencyName, LatencySummary>[] {
+    return this.#phases.map(
+      (hs) =>
+        Object.fromEntries(LATENCY_NAMES.map((n) => [n, summarize(hs.get(n) ?? newHistogram())])) as Record<
+          LatencyName,
+          LatencySummary
+        >,
+    );
+  }
 
   add(source: string, snap: Snapshot): void {
     for (const [k, v] of Object.entries(snap.counters)) this.totals[k as CounterName] += v;
@@ -60,8 +89,12 @@ export class Aggregate {
       // A late snapshot for a second already shown: its counts still count.
       for (const [k, v] of Object.entries(snap.counters))
         closed.counters[k as CounterName] = (closed.counters[k as CounterName] ?? 0) + v;
-      for (const [k, enc] of Object.entries(snap.histograms))
-        this.#total(k as LatencyName).add(decodeHistogram(enc));
+      for (const [k, enc] of Object.entries(snap.histograms)) {
+        const h = decodeHistogram(enc);
+        this.#total(k as LatencyName).add(h);
+        this.#phaseHistogram(snap.second, k as LatencyName)?.add(h);
+        h.destroy();
+      }
       return;
     }
     let sec = this.#open.get(snap.second);
@@ -73,6 +106,7 @@ export class Aggregate {
       const name = k as LatencyName;
       const h = decodeHistogram(enc);
       this.#total(name).add(h);
+      this.#phaseHistogram(snap.second, name)?.add(h);
       const s = sec.histograms.get(name);
       if (s) {
         s.add(h);

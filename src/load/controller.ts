@@ -74,7 +74,8 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
   const workers = o.workers ?? workersFor(users);
   const sources = o.sources ?? defaultSources(plan.targets, users);
   const runId = `load-${randomBytes(3).toString('hex')}`;
-  const agg = new Aggregate();
+  let phaseEnd = 0;
+  const agg = new Aggregate(plan.phases.map((p) => (phaseEnd += p.durationMs)));
   const lost: Results['generator']['lost'] = [];
   const events: PoolEvents = {
     onSnapshot: (source, s) => agg.add(source, s),
@@ -151,6 +152,7 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
     await agentServer?.close();
     agg.finish();
     const latency = agg.latency();
+    const phaseLatency = agg.phaseLatency();
     const totals = agg.totals;
     const derived = derive(totals);
     const pct = (m: LatencyName, p: number) => {
@@ -179,10 +181,11 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
       startedAt,
       durationMs: Date.now() - startAt,
       targets: plan.targets,
-      phases: plan.phases.map((p) => ({
+      phases: plan.phases.map((p, i) => ({
         ...p,
         maxUsers: Number.isFinite(p.maxUsers) ? p.maxUsers : null,
         pause: undefined,
+        latency: phaseLatency[i]!,
       })),
       generator: {
         workers,

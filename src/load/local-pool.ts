@@ -43,7 +43,7 @@ function workerModule(): string {
 
 /**
  * Node flags that reach the workers: the loaders of TypeScript support (tsx),
- * and profiling and heap-size flags, so that `node --cpu-prof bin/samesong.js
+ * and profiling, GC-tracing and heap-size flags, so that `node --cpu-prof bin/samesong.js
  * load ...` profiles the workers too. Test-runner flags must not.
  */
 function workerArgs(): string[] {
@@ -53,7 +53,9 @@ function workerArgs(): string[] {
     if (/^--(import|require|loader|cpu-prof-dir|heap-prof-dir)$|^-r$/.test(a[i]!) && a[i + 1])
       out.push(a[i]!, a[++i]!);
     else if (
-      /^--(import|require|loader)=|^--(cpu-prof|heap-prof|max-old-space-size|max-semi-space-size)/.test(a[i]!)
+      /^--(import|require|loader)=|^--(cpu-prof|heap-prof|trace-gc|max-old-space-size|max-semi-space-size)/.test(
+        a[i]!,
+      )
     )
       out.push(a[i]!);
   }

@@ -42,6 +42,8 @@ export interface Results {
     arrivalRate: number;
     rampTo: number;
     maxUsers: number | null;
+    /** Latency of what happened in this phase's seconds (absent in files written before it existed). */
+    latency?: Record<LatencyName, LatencySummary>;
   }[];
   generator: {
     workers: number;
@@ -110,6 +112,14 @@ export function evaluate(
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 1 ? 4 : 1));
 
+/** Rows as text columns: the first left-aligned, the rest right-aligned. */
+function alignColumns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+  );
+}
+
 export function summaryTable(r: Results): string {
   const out: string[] = [];
   const t = r.totals;
@@ -130,9 +140,17 @@ export function summaryTable(r: Results): string {
     if (s.count === 0) continue;
     rows.push([name, String(s.count), fmt(s.p50), fmt(s.p90), fmt(s.p99), fmt(s.p999), fmt(s.max)]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows)
-    out.push(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  out.push(...alignColumns(rows));
+  const byPhase = r.phases.filter(
+    (p) => p.latency && p.latency.connect_time.count + p.latency.message_latency.count > 0,
+  );
+  if (byPhase.length > 1) {
+    out.push('');
+    const cols: LatencyName[] = ['connect_time', 'time_to_match', 'message_latency', 'ack_latency'];
+    const phaseRows: string[][] = [['p99 by phase (ms)', ...cols]];
+    for (const p of byPhase) phaseRows.push([p.name, ...cols.map((c) => fmt(p.latency![c].p99))]);
+    out.push(...alignColumns(phaseRows));
+  }
   out.push('');
   out.push(
     `users: ${t.arrivals} arrived (${t.arrivals_late} late, ${t.arrivals_dropped} dropped), ${t.connects} connected, ${t.connect_errors} failed to connect, ${t.bad_drops} dropped on purpose`,

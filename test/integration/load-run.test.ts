@@ -55,6 +55,10 @@ test('a short run reconciles: every message sent is delivered or counted, matche
     r.latency.time_to_match_hot.count + r.latency.time_to_match_cold.count,
     r.latency.time_to_match.count,
   );
+  // the one phase's latency holds what happened in its seconds (the drain's are the rest)
+  const phase = r.phases[0]!.latency!;
+  assert.ok(phase.connect_time.count > 0 && phase.connect_time.count <= tot.connects);
+  assert.ok(phase.message_latency.count <= r.latency.message_latency.count);
   assert.ok(r.series.length >= 3);
   assert.ok(r.stats.some((s) => s.connections !== undefined));
   assert.equal(server.stats().connections, 0);
