@@ -52,6 +52,8 @@ const { values: flags } = parseArgs({
     apps: { type: 'string' },
     // Flags for node in every server process, e.g. "--max-semi-space-size=2".
     'server-node-args': { type: 'string', default: SERVER_NODE_ARGS.join(' ') },
+    // Flags for node in `samesong load` (its workers inherit profiling and heap flags), e.g. "--cpu-prof".
+    'load-node-args': { type: 'string', default: '' },
   },
 });
 const steps = flags.steps.split(',').map(Number);
@@ -202,6 +204,7 @@ async function runStep(mode: 'scaled' | 'single', users: number): Promise<Step |
         '-c',
         flags['load-cpu'],
         process.execPath,
+        ...flags['load-node-args'].split(' ').filter(Boolean),
         BIN,
         'load',
         file,

@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import { CloseCode, Limits } from '../protocol/index.js';
 import { serverConfig, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
+import { pingSlots } from './connection-set.js';
 import { connectionCapacity } from './fd-limit.js';
 import { Hub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
@@ -94,6 +95,7 @@ export async function startServer(
   hub = new Hub(
     {
       serverId,
+      pingSlots: pingSlots(config.pingInterval),
       searchTimeoutMs: config.searchTimeout * 1000,
       resumeGraceMs: config.resumeGrace * 1000,
       nextWindowMs: config.nextWindow * 1000,
@@ -224,16 +226,15 @@ export async function startServer(
   });
 
   // Each connection is pinged once per interval, but not all in the same instant: the interval
-  // is cut into ticks of about a second, and each tick pings one slice of the connections
-  // (a burst of 100k pings, and of their pongs, would stall every chat for a moment).
-  const slices = Math.max(1, Math.round(config.pingInterval));
+  // is cut into ticks of PING_TICK_MS, and each tick pings one group of the connections (a burst
+  // of 100k pings, and of their pongs, would stall every chat for a moment). A tick touches only
+  // its group.
   let tick = 0;
   const pingTimer = setInterval(
     () => {
-      const slice = tick++ % slices;
-      for (const conn of hub.connections) if (conn.slot % slices === slice) conn.heartbeat();
+      for (const conn of hub.connections.slot(tick++)) conn.heartbeat();
     },
-    (config.pingInterval * 1000) / slices,
+    (config.pingInterval * 1000) / hub.connections.slots,
   );
   pingTimer.unref();
 

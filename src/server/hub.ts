@@ -26,6 +26,7 @@ import {
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { hashSecret, newId } from '../util/ids.js';
 import type { Connection, ConnectionOwner, LossMode } from './connection.js';
+import { ConnectionSet } from './connection-set.js';
 import type { ServerMetrics } from './metrics.js';
 import { anonymousName } from './names.js';
 import type { Remote } from './remote.js';
@@ -34,6 +35,8 @@ import { TrackStats } from './track-stats.js';
 
 export interface HubOptions {
   serverId: string;
+  /** Groups the connections are kept in for the liveness timer (one pinged per tick; default 1). */
+  pingSlots?: number;
   searchTimeoutMs: number;
   resumeGraceMs: number;
   nextWindowMs: number;
@@ -42,7 +45,7 @@ export interface HubOptions {
 }
 
 export class Hub implements ConnectionOwner {
-  readonly connections = new Set<Connection>();
+  readonly connections: ConnectionSet;
   readonly sessions = new Map<string, Session>();
   readonly trackStats = new TrackStats();
   /** The in-process matchmaker; null when matchmaker shards do the matching. */
@@ -59,6 +62,7 @@ export class Hub implements ConnectionOwner {
     readonly options: HubOptions,
     distributed = false,
   ) {
+    this.connections = new ConnectionSet(options.pingSlots ?? 1);
     this.#log = options.logger;
     this.#metrics = options.metrics;
     this.matchmaker = distributed
