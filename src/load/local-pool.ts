@@ -45,10 +45,12 @@ function workerModule(): string {
  * Node flags that reach the workers: the loaders of TypeScript support (tsx),
  * and profiling, GC-tracing and heap-size flags, so that `node --cpu-prof bin/samesong.js
  * load ...` profiles the workers too. Test-runner flags must not.
+ * Each worker collects its garbage on its own thread (`--single-threaded-gc`): there is a
+ * worker per core, and V8's concurrent marking threads would take that core from the
+ * worker's event loop for the length of a major collection (docs/decisions/010).
  */
-function workerArgs(): string[] {
-  const out: string[] = [];
-  const a = process.execArgv;
+export function workerArgs(a: readonly string[] = process.execArgv): string[] {
+  const out: string[] = ['--single-threaded-gc'];
   for (let i = 0; i < a.length; i++) {
     if (/^--(import|require|loader|cpu-prof-dir|heap-prof-dir)$|^-r$/.test(a[i]!) && a[i + 1])
       out.push(a[i]!, a[++i]!);
