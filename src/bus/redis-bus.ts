@@ -47,6 +47,7 @@ export class RedisBus implements Bus {
   #up = false;
   #closed = false;
   #resubscribing = false;
+  #recheck: NodeJS.Timeout | null = null;
 
   private constructor(options: RedisBusOptions) {
     this.#cluster = options.cluster ?? false;
@@ -136,13 +137,24 @@ export class RedisBus implements Bus {
     if (this.#closed) return;
     this.#closed = true;
     this.#up = false;
+    if (this.#recheck) clearTimeout(this.#recheck);
     for (const c of new Set([this.#pub, this.#sub])) c.disconnect();
+  }
+
+  /** While down, looks again shortly: a check must not wait on an event that may never come. */
+  #recheckSoon(): void {
+    if (this.#recheck || this.#closed || this.#up) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = null;
+      this.#checkUp();
+    }, RESUBSCRIBE_RETRY_MS);
+    this.#recheck.unref();
   }
 
   #checkUp(): void {
     if (this.#closed || this.#up) return;
     const ready = [this.#pub, this.#sub].every((c) => c.status === 'ready');
-    if (!ready) return;
+    if (!ready) return this.#recheckSoon();
     if (!this.#cluster) {
       this.#setUp(true);
       return;
@@ -150,7 +162,7 @@ export class RedisBus implements Bus {
     const masters = (this.#pub as Cluster).nodes('master');
     // Connections to masters are lazy: open them now (each one's 'ready' checks again).
     for (const n of masters) if (n.status === 'wait') n.connect().catch(() => {});
-    if (masters.length === 0 || masters.some((n) => n.status !== 'ready')) return;
+    if (masters.length === 0 || masters.some((n) => n.status !== 'ready')) return this.#recheckSoon();
     // A restarted shard lost its subscribers' state: subscribe again before saying 'up'.
     if (this.#resubscribing) return;
     this.#resubscribing = true;
@@ -167,7 +179,7 @@ export class RedisBus implements Bus {
           // A shard still down, or the restarted cluster not yet agreed on its state
           // (CLUSTERDOWN) while every connection is already ready: no further 'ready'
           // will come, so try again shortly.
-          setTimeout(() => this.#checkUp(), RESUBSCRIBE_RETRY_MS).unref();
+          this.#recheckSoon();
         },
       )
       .finally(() => {
