@@ -6,25 +6,9 @@
  * so a resume is claimed atomically by one script.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { SessionState } from '../protocol/index.js';
+import type { Claimed, ResumePort, SessionRecord } from '../server/ports.js';
 
-export interface SessionRecord {
-  state: Exclude<SessionState, 'searching'>;
-  chat?: string | undefined;
-  track?: string | undefined;
-  partner?: string | undefined;
-  partnerServer?: string | undefined;
-  /** Former partners inside the next window: [session, until ms]. */
-  recent?: [string, number][] | undefined;
-}
-
-export interface Claimed {
-  /** The app server that held the session. */
-  server: string;
-  record: SessionRecord;
-  /** Messages held while away (JSON texts), in order. */
-  held: string[];
-}
+export type { Claimed, SessionRecord };
 
 const key = (id: string) => `samesong:s:{${id}}`;
 const heldKey = (id: string) => `samesong:h:{${id}}`;
@@ -49,15 +33,10 @@ type RedisLike = Redis | Cluster;
  * (a failed write is counted, never thrown); claim() is atomic: of two
  * resumes with the same token, one wins.
  */
-export interface SessionStore {
+export interface SessionStore extends ResumePort {
   /** Writes that failed (store unreachable). */
   readonly failures: number;
-  create(id: string, secretHash: string): void;
-  update(id: string, record: SessionRecord): void;
-  away(id: string): void;
-  remove(id: string): void;
-  hold(id: string, message: string): void;
-  claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null>;
+  /** An app server died: its sessions' state expires with the grace period. */
   expireServer(server: string): Promise<number>;
 }
 
@@ -90,7 +69,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** The session is away: its state expires with the grace period. */
-  away(id: string): void {
+  away(id: string, record: SessionRecord): void {
+    this.update(id, record);
     this.#quiet(this.redis.pexpire(key(id), this.graceMs));
   }
 
@@ -175,9 +155,11 @@ export class MemorySessionStore implements SessionStore {
     const e = this.#get(id);
     if (e) e.record = record;
   }
-  away(id: string): void {
+  away(id: string, record: SessionRecord): void {
     const e = this.#get(id);
-    if (e) e.expires = Date.now() + this.graceMs;
+    if (!e) return;
+    e.record = record;
+    e.expires = Date.now() + this.graceMs;
   }
   remove(id: string): void {
     this.entries.delete(id);

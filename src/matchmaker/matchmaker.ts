@@ -6,23 +6,11 @@
  * inside the "next" window). Seek and cancel cost O(1) plus the few queued
  * seekers skipped by the next rule; timeouts share one timer.
  */
+import type { Seeker } from '../server/ports.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { DeadlineQueue, type DeadlineEntry } from '../util/deadline-queue.js';
 
-export interface Seeker {
-  /** Session id. */
-  readonly session: string;
-  /** App server that holds the session. */
-  readonly server: string;
-  /** Normalised track. */
-  readonly track: string;
-  /** Per-session search number, so stale answers can be recognised. */
-  readonly seq: number;
-  readonly name?: string | undefined;
-  /** Wall-clock time the search was accepted (ms since epoch). */
-  readonly since: number;
-  /** Sessions this one must not be matched with, with the time (ms) each ban ends. */
-  readonly avoid?: ReadonlyMap<string, number> | undefined;
-}
+export type { Seeker };
 
 export interface MatchmakerEvents {
   /** `waiting` had waited longest; `arriving` just came. Both have left the queue. */
@@ -33,7 +21,7 @@ export interface MatchmakerEvents {
 
 export interface MatchmakerOptions {
   searchTimeoutMs: number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 interface Waiting {
@@ -45,14 +33,14 @@ export class Matchmaker {
   readonly #queues = new Map<string, Map<string, Waiting>>();
   readonly #bySession = new Map<string, Waiting>();
   readonly #timeouts: DeadlineQueue<Waiting>;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
   constructor(
     options: MatchmakerOptions,
     private readonly events: MatchmakerEvents,
   ) {
-    this.#now = options.now ?? Date.now;
-    this.#timeouts = new DeadlineQueue(options.searchTimeoutMs, (w) => this.#expire(w), this.#now);
+    this.#clock = options.clock ?? systemClock;
+    this.#timeouts = new DeadlineQueue(options.searchTimeoutMs, (w) => this.#expire(w), this.#clock);
   }
 
   /** Number of seekers waiting. */
@@ -70,7 +58,7 @@ export class Matchmaker {
     this.cancel(seeker.session);
     const queue = this.#queues.get(seeker.track);
     if (queue) {
-      const now = this.#now();
+      const now = this.#clock.now();
       for (const waiting of queue.values()) {
         if (avoids(seeker, waiting.seeker, now) || avoids(waiting.seeker, seeker, now)) continue;
         this.#remove(waiting);

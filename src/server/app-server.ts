@@ -15,10 +15,11 @@ import { Connection } from './connection.js';
 import { pingSlots } from './connection-set.js';
 import { connectionCapacity } from './fd-limit.js';
 import { Hub } from './hub.js';
+import { inProcessPorts } from './in-process.js';
 import { ServerMetrics } from './metrics.js';
-import { Remote } from './remote.js';
 import { createRequestHandler, type StatsSnapshot } from './routes.js';
 import type { Bus } from '../bus/bus.js';
+import { ClusterNode } from '../cluster/app-node.js';
 import type { SessionStore } from '../cluster/session-store.js';
 import { loadTls } from './tls.js';
 import { LiveStats } from './live-stats.js';
@@ -33,7 +34,7 @@ export interface ServerHandle {
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
   /** The link to other app servers and matchmakers (scaled deployment only). */
-  readonly remote: Remote | null;
+  readonly node: ClusterNode | null;
   /** Connection limit in force (the smaller of --max-connections and what the open-file limit allows). */
   readonly maxConnections: number;
   stats(): StatsSnapshot;
@@ -92,34 +93,37 @@ export async function startServer(
     away: () => hub.away,
     draining: () => draining,
   });
-  hub = new Hub(
-    {
-      serverId,
-      pingSlots: pingSlots(config.pingInterval),
-      searchTimeoutMs: config.searchTimeout * 1000,
-      resumeGraceMs: config.resumeGrace * 1000,
-      nextWindowMs: config.nextWindow * 1000,
-      logger: log,
-      metrics,
-    },
-    options.cluster !== undefined,
+  const hubOptions = {
+    serverId,
+    pingSlots: pingSlots(config.pingInterval),
+    searchTimeoutMs: config.searchTimeout * 1000,
+    resumeGraceMs: config.resumeGrace * 1000,
+    nextWindowMs: config.nextWindow * 1000,
+    logger: log,
+    metrics,
+  };
+  // The deployment is chosen here, once: which implementation of each port the Hub gets.
+  const c = options.cluster;
+  const node = c
+    ? new ClusterNode({
+        bus: c.bus,
+        store: c.store,
+        serverId,
+        shards: c.shards,
+        heartbeatMs: c.heartbeatMs ?? 1000,
+        deadAfterMs: c.deadAfterMs ?? 5000,
+        coalesce: c.coalesce ?? true,
+        coalesceMs: c.coalesceMs ?? 0,
+        logger: log,
+        resumeGraceMs: hubOptions.resumeGraceMs,
+        searchTimeoutMs: hubOptions.searchTimeoutMs,
+        registry: metrics.registry,
+      })
+    : null;
+  hub = new Hub(hubOptions, (inbound) =>
+    node ? node.connect(inbound) : inProcessPorts(inbound, { searchTimeoutMs: hubOptions.searchTimeoutMs }),
   );
-  let remote: Remote | null = null;
-  if (options.cluster) {
-    const c = options.cluster;
-    remote = new Remote(hub, {
-      bus: c.bus,
-      store: c.store,
-      shards: c.shards,
-      heartbeatMs: c.heartbeatMs ?? 1000,
-      deadAfterMs: c.deadAfterMs ?? 5000,
-      coalesce: c.coalesce ?? true,
-      coalesceMs: c.coalesceMs ?? 0,
-      logger: log,
-    });
-    hub.attach(remote);
-    await remote.start();
-  }
+  await node?.start();
 
   const live = new LiveStats(metrics, () => hub.chatMessages);
 
@@ -257,8 +261,8 @@ export async function startServer(
     live.close();
     for (const conn of hub.connections) conn.transport.terminate();
     for (const ws of sockets) ws.terminate();
-    hub.close();
-    await remote?.close();
+    await hub.close();
+    await node?.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();
@@ -272,7 +276,7 @@ export async function startServer(
     url,
     hub,
     metrics,
-    remote,
+    node,
     maxConnections,
     stats,
     async drain() {

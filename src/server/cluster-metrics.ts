@@ -5,9 +5,19 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import { readOnScrape } from './metrics.js';
-import type { Remote } from './remote.js';
 
-export function registerClusterMetrics(registry: Registry, remote: Remote): void {
+/** What the cluster side of an app server counts. */
+export interface ClusterMetricsSource {
+  readonly link: {
+    readonly lost: ReadonlyMap<string, number>;
+    readonly bus: { readonly connected: boolean };
+  };
+  readonly storeFailures: number;
+  readonly stale: number;
+  readonly searchBackstops: number;
+}
+
+export function registerClusterMetrics(registry: Registry, remote: ClusterMetricsSource): void {
   const registers = [registry];
   new Gauge({
     name: 'samesong_bus_lost_ops_total',

@@ -1,14 +1,11 @@
 /**
  * The Hub owns every session of one app server and drives the protocol's state
  * machine: search and match, chat delivery, leave, loss, resume and drain.
- * Connections report frames and losses to it. Matching is done by the
- * in-process Matchmaker (`samesong serve`) or, in a scaled deployment, by
- * matchmaker shards over the bus: then `Remote` (remote.ts) carries what
- * crosses app servers and the resume state lives in Redis.
+ * Connections report frames and losses to it. Whatever lies beyond this app
+ * server (the matchmaker, partners elsewhere, resume state) it reaches through
+ * its ports (ports.ts), passed in once; it never asks which deployment it is in.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Matchmaker, type Seeker } from '../matchmaker/matchmaker.js';
 import {
   CloseCode,
   Limits,
@@ -23,14 +20,24 @@ import {
   type SearchMessage,
   type ServerMessage,
 } from '../protocol/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { hashSecret, newId } from '../util/ids.js';
 import type { Connection, ConnectionOwner, LossMode } from './connection.js';
 import { ConnectionSet } from './connection-set.js';
 import type { ServerMetrics } from './metrics.js';
 import { anonymousName } from './names.js';
-import type { Remote } from './remote.js';
-import { Chat, RemotePeer, Session, type Member } from './session.js';
+import type {
+  ChatMember,
+  Claimed,
+  HubInbound,
+  HubPorts,
+  Partner,
+  SearchRef,
+  Seeker,
+  SessionRecord,
+} from './ports.js';
+import { ENDED, IDLE, Session, type Activity, type Chatting, type Link, type Searching } from './session.js';
 import { TrackStats } from './track-stats.js';
 
 export interface HubOptions {
@@ -42,49 +49,111 @@ export interface HubOptions {
   nextWindowMs: number;
   logger: Logger;
   metrics: ServerMetrics;
+  clock?: Clock;
 }
 
-export class Hub implements ConnectionOwner {
+/** What a local partner needs of the Hub (kept off the Hub's public face). */
+interface LocalSide {
+  readonly serverId: string;
+  deliver(s: Session, message: ServerMessage): void;
+  deliverRaw(s: Session, text: string): void;
+  partnerLeft(s: Session, reason: PartnerLeftReason): void;
+}
+
+/** A session of this app server as the partner of another one here: delivered synchronously. */
+class LocalPartner implements Partner {
+  readonly local = true;
+
+  constructor(
+    readonly session: Session,
+    private readonly hub: LocalSide,
+  ) {}
+
+  get id(): string {
+    return this.session.id;
+  }
+  get server(): string {
+    return this.hub.serverId;
+  }
+  get away(): boolean {
+    return this.session.link.kind === 'away';
+  }
+  get held(): number {
+    return this.session.held;
+  }
+  set held(n: number) {
+    this.session.held = n;
+  }
+
+  msg(chat: string, text: string, ts: number): void {
+    this.hub.deliverRaw(this.session, encodeMsg(chat, text, ts));
+  }
+  typing(): void {
+    this.session.conn?.sendRaw(TYPING_FRAME);
+  }
+  left(_chat: string, _from: string, reason: PartnerLeftReason): void {
+    this.hub.partnerLeft(this.session, reason);
+  }
+  announceAway(chat: string): void {
+    this.hub.deliver(this.session, { type: 'partner_away', chat });
+  }
+  announceBack(chat: string): void {
+    this.hub.deliver(this.session, { type: 'partner_back', chat });
+  }
+  release(): void {}
+}
+
+/** A chat weighs two halves on an app server: one per member here, both when the partner is elsewhere. */
+const halves = (partner: Partner): number => (partner.local ? 1 : 2);
+
+export class Hub implements ConnectionOwner, HubInbound {
   readonly connections: ConnectionSet;
   readonly sessions = new Map<string, Session>();
-  readonly trackStats = new TrackStats();
-  /** The in-process matchmaker; null when matchmaker shards do the matching. */
-  readonly matchmaker: Matchmaker | null;
+  readonly trackStats: TrackStats;
+  /** Sessions searching, and held for resume (gauges, kept by `#become` and `#link`). */
   searching = 0;
-  chats = 0;
   away = 0;
+  #chatHalves = 0;
+  readonly #ports: HubPorts;
   readonly #awayQueue: DeadlineQueue<Session>;
   readonly #log: Logger;
   readonly #metrics: ServerMetrics;
-  #remote: Remote | null = null;
+  readonly #clock: Clock;
+  readonly #local: LocalSide;
 
+  /** `connect` builds the ports, given what they may ask of the Hub. */
   constructor(
     readonly options: HubOptions,
-    distributed = false,
+    connect: (inbound: HubInbound) => HubPorts,
   ) {
     this.connections = new ConnectionSet(options.pingSlots ?? 1);
     this.#log = options.logger;
     this.#metrics = options.metrics;
-    this.matchmaker = distributed
-      ? null
-      : new Matchmaker(
-          { searchTimeoutMs: options.searchTimeoutMs },
-          {
-            onMatch: (waiting, arriving) => this.#onLocalMatch(waiting, arriving),
-            onTimeout: (seeker) => this.searchTimedOut(seeker.session, seeker.seq, seeker.track),
-          },
-        );
-    this.#awayQueue = new DeadlineQueue(options.resumeGraceMs, (s) => {
-      if (s.away) this.endSession(s);
-    });
+    this.#clock = options.clock ?? systemClock;
+    this.trackStats = new TrackStats(() => this.#clock.now());
+    this.#local = {
+      serverId: options.serverId,
+      deliver: (s, message) => this.#deliver(s, message),
+      deliverRaw: (s, text) => this.#deliverRaw(s, text),
+      partnerLeft: (s, reason) => this.#chatEnded(s, reason),
+    };
+    this.#awayQueue = new DeadlineQueue(
+      options.resumeGraceMs,
+      (s) => {
+        if (s.link.kind === 'away') this.#endSession(s);
+      },
+      this.#clock,
+    );
+    this.#ports = connect(this);
   }
 
   get serverId(): string {
     return this.options.serverId;
   }
 
-  get metrics(): ServerMetrics {
-    return this.#metrics;
+  /** Chats in progress with a member on this app server. */
+  get chats(): number {
+    return this.#chatHalves / 2;
   }
 
   /** Chat messages accepted for delivery since start. */
@@ -92,19 +161,14 @@ export class Hub implements ConnectionOwner {
     return this.#metrics.counts.chatMessages;
   }
 
-  /** Connects the hub to the rest of a scaled deployment. */
-  attach(remote: Remote): void {
-    this.#remote = remote;
-  }
-
   /** A new connection: a new idle session, welcomed with its resume token. */
   open(conn: Connection): void {
     this.connections.add(conn);
     const id = newId(9);
     const secret = newId(18);
-    const session = new Session(id, conn, hashSecret(secret));
+    const session = new Session(id, conn);
     this.sessions.set(id, session);
-    this.#remote?.created(session);
+    this.#ports.resume.create(id, hashSecret(secret));
     conn.session = session;
     conn.send({
       type: 'welcome',
@@ -124,20 +188,18 @@ export class Hub implements ConnectionOwner {
       case 'say':
         return this.#say(s, message);
       case 'typing': {
-        if (!s.chat) return conn.sendError('not_in_chat', 'typing while not in a chat');
-        const partner = s.chat.other(s);
-        if (partner instanceof Session) partner.conn?.sendRaw(TYPING_FRAME);
-        else if (!partner.away) this.#remote!.typing(partner, s.chat.id);
-        return;
+        const a = s.activity;
+        if (a.kind !== 'chatting') return conn.sendError('not_in_chat', 'typing while not in a chat');
+        return a.partner.typing(a.chat);
       }
       case 'leave':
         return this.#leave(s);
-      case 'ping':
+      case 'ping': {
+        const ts = this.#clock.now();
         return conn.send(
-          message.id === undefined
-            ? { type: 'pong', ts: Date.now() }
-            : { type: 'pong', id: message.id, ts: Date.now() },
+          message.id === undefined ? { type: 'pong', ts } : { type: 'pong', id: message.id, ts },
         );
+      }
       case 'resume':
         return this.#resume(conn, s, message);
     }
@@ -147,9 +209,9 @@ export class Hub implements ConnectionOwner {
     this.connections.delete(conn);
     const s = conn.session;
     conn.session = null;
-    if (!s || s.ended || s.conn !== conn) return;
-    if (mode === 'end') this.endSession(s);
-    else this.#hold(s);
+    if (!s || s.conn !== conn) return;
+    if (mode === 'end') this.#endSession(s);
+    else this.#goAway(s);
   }
 
   /** Tells every client `bye` with a retry delay spread over `windowMs`, then closes it with 1012. */
@@ -168,263 +230,261 @@ export class Hub implements ConnectionOwner {
     }
   }
 
-  close(): void {
-    this.matchmaker?.close();
+  async close(): Promise<void> {
     this.#awayQueue.close();
+    await this.#ports.matching.close();
+  }
+
+  // ---- the one place a session changes state ---------------------------------
+
+  /** Moves `s` to `next`, keeping the gauges and trending counts. */
+  #become(s: Session, next: Activity): void {
+    const prev = s.activity;
+    if (prev.kind === 'searching') this.searching--;
+    else if (prev.kind === 'chatting') {
+      const w = halves(prev.partner);
+      this.#chatHalves -= w;
+      this.trackStats.chatEnded(prev.track, w);
+    }
+    if (next.kind === 'searching') this.searching++;
+    else if (next.kind === 'chatting') {
+      const w = halves(next.partner);
+      this.#chatHalves += w;
+      this.trackStats.chatStarted(next.track, w);
+    }
+    s.activity = next;
+  }
+
+  /** Connects, holds (away) or ends `s`, keeping the away gauge and the grace timers. */
+  #link(s: Session, next: Link): void {
+    const prev = s.link;
+    if (prev.kind === 'away') {
+      this.#awayQueue.cancel(prev.entry);
+      this.away--;
+    }
+    if (next.kind === 'away') this.away++;
+    s.link = next;
   }
 
   // ---- search and match ----------------------------------------------------
 
   #search(s: Session, message: SearchMessage): void {
-    if (s.chat) this.#endChat(s, 'left');
-    else if (s.state === 'searching') this.stopSearching(s);
-    const now = Date.now();
-    s.state = 'searching';
-    s.track = message.track;
+    const a = s.activity;
+    if (a.kind === 'chatting') this.#endChat(s, a, 'left');
+    else if (a.kind === 'searching') this.#stopSearching(s, a);
+    const next: Searching = {
+      kind: 'searching',
+      track: message.track,
+      seq: ++s.searches,
+      since: this.#clock.now(),
+    };
     s.name = message.name;
-    s.seq++;
-    s.searchSince = now;
-    this.searching++;
+    this.#become(s, next);
     this.#metrics.searches.inc();
     this.trackStats.searched(message.track);
     s.conn?.send({ type: 'searching', track: message.track });
-    this.seek(s);
+    this.#ports.matching.seek(this.#seeker(s, next));
   }
 
-  /** Hands a searching session to the matchmaker (again, after a loss of the bus). */
-  seek(s: Session): void {
-    const seeker: Seeker = {
+  #seeker(s: Session, a: Searching): Seeker {
+    return {
       session: s.id,
       server: this.serverId,
-      track: s.track!,
-      seq: s.seq,
+      track: a.track,
+      seq: a.seq,
       name: s.name,
-      since: s.searchSince,
-      avoid: s.avoidList(Date.now()),
+      since: a.since,
+      avoid: s.avoidList(this.#clock.now()),
     };
-    if (this.matchmaker) this.matchmaker.seek(seeker);
-    else this.#remote!.seek(seeker);
   }
 
-  stopSearching(s: Session): void {
-    if (this.matchmaker) this.matchmaker.cancel(s.id);
-    else this.#remote!.cancel(s.id, s.track!);
-    s.state = 'idle';
-    s.track = null;
-    this.searching--;
+  #stopSearching(s: Session, a: Searching): void {
+    this.#ports.matching.cancel(s.id, a.track);
+    this.#become(s, IDLE);
   }
 
-  /** The session, if it is still in the search the seeker describes. */
-  currentSearch(session: string, seq: number): Session | undefined {
-    const s = this.sessions.get(session);
-    return s && s.state === 'searching' && s.seq === seq ? s : undefined;
+  /** The session, if it is still in the search `ref` names. */
+  #currentSearch(ref: SearchRef): (Session & { activity: Searching }) | undefined {
+    const s = this.sessions.get(ref.session);
+    return s && s.activity.kind === 'searching' && s.activity.seq === ref.seq
+      ? (s as Session & { activity: Searching })
+      : undefined;
   }
 
-  #onLocalMatch(waiting: Seeker, arriving: Seeker): void {
-    const a = this.currentSearch(waiting.session, waiting.seq);
-    const b = this.currentSearch(arriving.session, arriving.seq);
-    if (a && b) this.startChat(newId(6), waiting.track, a, b);
-  }
-
-  /** Starts a chat between a local session and a local or remote member. */
-  startChat(chatId: string, track: string, a: Session, b: Member, bName?: string): void {
-    const now = Date.now();
-    const chat = new Chat(chatId, track, a, b);
-    for (const s of b instanceof Session ? [a, b] : [a]) {
-      s.state = 'chatting';
-      s.chat = chat;
-      s.track = null;
-      this.searching--;
-      this.#metrics.matchWait.observe((now - s.searchSince) / 1000);
-      this.#remote?.saved(s);
+  matched(chat: string, track: string, a: SearchRef, b: SearchRef | Partner, bName?: string): boolean {
+    const sa = this.#currentSearch(a);
+    if ('seq' in b) {
+      const sb = this.#currentSearch(b);
+      if (sa && sb) {
+        this.#metrics.matches.inc();
+        this.#enterChat(sa, chat, track, new LocalPartner(sb, this.#local), sb.name ?? anonymousName(sb.id));
+        this.#enterChat(sb, chat, track, new LocalPartner(sa, this.#local), sa.name ?? anonymousName(sa.id));
+        return true;
+      }
+      for (const live of [sa, sb]) if (live) this.#ports.matching.seek(this.#seeker(live, live.activity));
+      return false;
     }
-    this.chats++;
+    if (!sa) return false;
     this.#metrics.matches.inc();
-    this.trackStats.chatStarted(track);
-    const nameOf = (m: Member) =>
-      m instanceof Session ? (m.name ?? anonymousName(m.id)) : (bName ?? anonymousName(m.id));
-    a.conn?.send({ type: 'matched', chat: chat.id, track, partner: nameOf(b) });
-    if (b instanceof Session) b.conn?.send({ type: 'matched', chat: chat.id, track, partner: nameOf(a) });
+    this.#enterChat(sa, chat, track, b, bName ?? anonymousName(b.id));
+    return true;
   }
 
-  /** No partner within the search timeout. */
-  searchTimedOut(session: string, seq: number, track: string): void {
-    const s = this.currentSearch(session, seq);
-    if (!s) return;
-    s.state = 'idle';
-    s.track = null;
-    this.searching--;
+  #enterChat(
+    s: Session & { activity: Searching },
+    chat: string,
+    track: string,
+    partner: Partner,
+    name: string,
+  ) {
+    this.#metrics.matchWait.observe((this.#clock.now() - s.activity.since) / 1000);
+    this.#become(s, { kind: 'chatting', chat, track, partner });
+    this.#ports.resume.update(s.id, recordOf(s));
+    s.conn?.send({ type: 'matched', chat, track, partner: name });
+  }
+
+  searchTimedOut(session: string, seq: number, track: string): boolean {
+    const s = this.#currentSearch({ session, seq });
+    if (!s) return false;
+    this.#become(s, IDLE);
     this.#metrics.noMatches.inc();
     s.conn?.send({ type: 'no_match', track });
+    return true;
   }
 
   // ---- chat ----------------------------------------------------------------
 
   #say(s: Session, message: SayMessage): void {
     const conn = s.conn!;
-    const chat = s.chat;
-    if (!chat) return conn.sendError('not_in_chat', 'say while not in a chat', message.id);
-    const partner = chat.other(s);
-    const away = partner instanceof Session ? partner.conn === null : partner.away;
-    if (away && partner.held >= Limits.maxHeldMessages) {
-      return conn.sendError(
-        'partner_away',
-        `your partner is away and ${Limits.maxHeldMessages} messages already wait`,
-        message.id,
-      );
+    const a = s.activity;
+    if (a.kind !== 'chatting') return conn.sendError('not_in_chat', 'say while not in a chat', message.id);
+    const partner = a.partner;
+    if (partner.away) {
+      if (partner.held >= Limits.maxHeldMessages) {
+        return conn.sendError(
+          'partner_away',
+          `your partner is away and ${Limits.maxHeldMessages} messages already wait`,
+          message.id,
+        );
+      }
+      partner.held++;
     }
-    if (away) partner.held++;
-    const ts = Date.now();
-    if (partner instanceof Session) {
-      if (partner.conn) partner.conn.sendRaw(encodeMsg(chat.id, message.text, ts));
-      else this.deliver(partner, { type: 'msg', chat: chat.id, text: message.text, ts });
-    } else this.#remote!.msg(partner, chat.id, message.text, ts);
+    partner.msg(a.chat, message.text, this.#clock.now());
     this.#metrics.counts.chatMessages++;
     if (message.id !== undefined) conn.sendRaw(encodeAck(message.id));
   }
 
   #leave(s: Session): void {
-    if (s.chat) return this.#endChat(s, 'left');
-    if (s.state === 'searching') this.stopSearching(s);
+    const a = s.activity;
+    if (a.kind === 'chatting') return this.#endChat(s, a, 'left');
+    if (a.kind === 'searching') this.#stopSearching(s, a);
     s.conn?.send({ type: 'left' });
   }
 
   /** Ends `s`'s chat from its side: `s` gets `left` (when `reason` is left), the partner `partner_left`. */
-  #endChat(s: Session, reason: PartnerLeftReason): void {
-    const chat = s.chat!;
-    const partner = chat.other(s);
-    if (reason === 'left') s.conn?.send({ type: 'left', chat: chat.id });
-    if (partner instanceof Session) this.chatEnded(partner, s.id, reason);
-    else this.#remote!.left(partner, chat.id, s.id, reason);
-    this.#leaveChat(s, partner.id);
+  #endChat(s: Session, a: Chatting, reason: PartnerLeftReason): void {
+    if (reason === 'left') s.conn?.send({ type: 'left', chat: a.chat });
+    a.partner.left(a.chat, s.id, reason);
+    this.#leaveChat(s, a);
   }
 
-  /** The partner (`from`) ended `s`'s chat: `s` is told `partner_left`. */
-  chatEnded(s: Session, from: string, reason: PartnerLeftReason): void {
-    const chat = s.chat!;
-    this.#leaveChat(s, from);
-    this.deliver(s, { type: 'partner_left', chat: chat.id, reason });
+  /** The partner ended `s`'s chat: `s` is told `partner_left`. */
+  #chatEnded(s: Session, reason: PartnerLeftReason): void {
+    const a = s.activity;
+    if (a.kind !== 'chatting') return;
+    this.#leaveChat(s, a);
+    this.#deliver(s, { type: 'partner_left', chat: a.chat, reason });
   }
 
-  #leaveChat(s: Session, partnerId: string): void {
-    const chat = s.chat!;
-    const partner = chat.other(s);
-    if (partner instanceof RemotePeer) this.#remote?.forget(partner);
-    s.chat = null;
-    s.state = 'idle';
-    s.remember(partnerId, Date.now() + this.options.nextWindowMs);
-    // a chat between two local sessions is counted once, when its first member leaves
-    if (!(partner instanceof Session) || partner.chat === chat) {
-      this.chats--;
-      this.trackStats.chatEnded(chat.track);
-    }
-    this.#remote?.saved(s);
+  #leaveChat(s: Session, a: Chatting): void {
+    a.partner.release();
+    this.#become(s, IDLE);
+    s.remember(a.partner.id, this.#clock.now() + this.options.nextWindowMs);
+    this.#ports.resume.update(s.id, recordOf(s));
   }
 
   /** Sends to a connected session, or holds for an away one. */
-  deliver(s: Session, message: ServerMessage): void {
-    if (s.conn) s.conn.send(message);
-    else if (!s.ended) {
-      if (this.#remote) this.#remote.hold(s, message);
-      else s.pending!.push(message);
-    }
+  #deliver(s: Session, message: ServerMessage): void {
+    const conn = s.conn;
+    if (conn) conn.send(message);
+    else if (s.link.kind === 'away') this.#ports.resume.hold(s.id, JSON.stringify(message));
+  }
+
+  #deliverRaw(s: Session, text: string): void {
+    const conn = s.conn;
+    if (conn) conn.sendRaw(text);
+    else if (s.link.kind === 'away') this.#ports.resume.hold(s.id, text);
   }
 
   // ---- loss, grace and resume ----------------------------------------------
 
-  #hold(s: Session): void {
-    s.conn = null;
-    if (s.state === 'searching') this.stopSearching(s);
-    s.pending = [];
+  #goAway(s: Session): void {
+    const a = s.activity;
+    if (a.kind === 'searching') this.#stopSearching(s, a);
     s.held = 0;
-    s.awayEntry = this.#awayQueue.add(s);
-    this.away++;
-    this.#remote?.away(s);
-    if (s.chat) {
-      const partner = s.chat.other(s);
-      if (partner instanceof Session) this.deliver(partner, { type: 'partner_away', chat: s.chat.id });
-      else this.#remote!.announceAway(partner, s.chat.id);
-    }
+    this.#link(s, { kind: 'away', entry: this.#awayQueue.add(s) });
+    this.#ports.resume.away(s.id, recordOf(s));
+    const now = s.activity;
+    if (now.kind === 'chatting') now.partner.announceAway(now.chat);
   }
 
   /** Ends a session for good: its partner is told `partner_left` (disconnected). */
-  endSession(s: Session): void {
+  #endSession(s: Session): void {
     if (s.ended) return;
-    if (s.state === 'searching') this.stopSearching(s);
-    if (s.chat) this.#endChat(s, 'disconnected');
+    const a = s.activity;
+    if (a.kind === 'searching') this.#stopSearching(s, a);
+    else if (a.kind === 'chatting') this.#endChat(s, a, 'disconnected');
     this.#forget(s);
-    this.#remote?.removed(s);
-  }
-
-  /** Drops a session from this app server without telling anyone (it continues elsewhere). */
-  release(s: Session): void {
-    if (s.ended) return;
-    if (s.state === 'searching') this.stopSearching(s);
-    const old = s.conn;
-    if (old) {
-      old.session = null;
-      this.connections.delete(old);
-      old.close(CloseCode.takenOver, 'session taken over by a new connection');
-    }
-    if (s.chat) {
-      const partner = s.chat.other(s);
-      if (partner instanceof RemotePeer) this.#remote?.forget(partner);
-      this.chats--;
-      this.trackStats.chatEnded(s.chat.track);
-      s.chat = null;
-    }
-    this.#forget(s);
-  }
-
-  /** The session is no longer held for resume (it came back, or ended). */
-  #returnFromAway(s: Session): void {
-    this.#awayQueue.cancel(s.awayEntry);
-    s.awayEntry = null;
-    this.away--;
+    this.#ports.resume.remove(s.id);
   }
 
   #forget(s: Session): void {
-    if (s.conn === null) this.#returnFromAway(s);
-    s.ended = true;
-    s.conn = null;
-    s.pending = null;
+    this.#link(s, ENDED);
     this.sessions.delete(s.id);
   }
 
   #resume(conn: Connection, fresh: Session, message: ResumeMessage): void {
     if (conn.received !== 1)
-      return this.resumeFailed(conn, 'resume must be the first message of a connection');
+      return this.#resumeFailed(conn, 'resume must be the first message of a connection');
     const dot = message.token.indexOf('.');
     const id = dot > 0 ? message.token.slice(0, dot) : '';
-    const secretHash = hashSecret(message.token.slice(dot + 1));
-    if (this.#remote) {
-      this.#remote.resume(conn, fresh, id, secretHash);
-      return;
-    }
-    const target = this.sessions.get(id);
-    if (!target || target === fresh || target.ended || !sameHash(target.secretHash, secretHash)) {
-      return this.resumeFailed(conn, 'the resume token is wrong, spent or expired');
-    }
-    const pending = target.pending ?? [];
-    this.resumeLocal(
-      conn,
-      fresh,
-      target,
-      pending.map((m) => JSON.stringify(m)),
-      newId(18),
-    );
+    if (id === fresh.id) return this.#resumeFailed(conn, 'the resume token is wrong, spent or expired');
+    const secret = newId(18);
+    conn.deferred = [];
+    this.#ports.resume
+      .claim(id, hashSecret(message.token.slice(dot + 1)), hashSecret(secret))
+      .catch((err: Error) => {
+        this.#log.warn({ err: err.message }, 'resume state unavailable');
+        return null;
+      })
+      .then((claimed) => {
+        if (!conn.open) return;
+        if (!claimed) this.#resumeFailed(conn, 'the resume token is wrong, spent or expired');
+        else this.#resumed(conn, fresh, id, secret, claimed);
+        const deferred = conn.deferred ?? [];
+        conn.deferred = null;
+        for (const m of deferred) this.onMessage(conn, m);
+      })
+      .catch((err: Error) => this.#log.error({ err }, 'resume failed'));
   }
 
-  resumeFailed(conn: Connection, why: string): void {
+  #resumeFailed(conn: Connection, why: string): void {
     this.#metrics.resumes.inc({ result: 'failed' });
     conn.sendError('resume_failed', why);
+  }
+
+  #resumed(conn: Connection, fresh: Session, id: string, secret: string, claimed: Claimed): void {
+    const local = this.sessions.get(id);
+    if (local && !local.ended) return this.#resumeHere(conn, fresh, local, claimed.held, secret);
+    if (claimed.server !== this.serverId) this.#ports.peers.takeover(claimed.server, id, claimed.held.length);
+    this.#adopt(conn, fresh, id, claimed, secret);
   }
 
   /**
    * Moves `conn` onto `target`, a session of this app server (away, or still
    * connected elsewhere: a takeover), then sends `resumed` and what was held.
    */
-  resumeLocal(conn: Connection, fresh: Session, target: Session, held: string[], secret: string): void {
+  #resumeHere(conn: Connection, fresh: Session, target: Session, held: string[], secret: string): void {
     this.#discardFresh(fresh);
     const old = target.conn;
     if (old) {
@@ -432,70 +492,165 @@ export class Hub implements ConnectionOwner {
       old.session = null;
       this.connections.delete(old);
       old.close(CloseCode.takenOver, 'session taken over by a new connection');
-      if (target.state === 'searching') this.stopSearching(target);
-    } else {
-      this.#returnFromAway(target);
+      const a = target.activity;
+      if (a.kind === 'searching') this.#stopSearching(target, a);
     }
-    target.conn = conn;
+    this.#link(target, { kind: 'connected', conn });
     conn.session = target;
-    target.pending = null;
     target.held = 0;
     this.#metrics.resumes.inc({ result: old ? 'takeover' : 'resumed' });
     this.#sendResumed(conn, target, held, secret);
-    if (!old && target.chat) this.partnerBack(target);
+    const a = target.activity;
+    if (!old && a.kind === 'chatting') a.partner.announceBack(a.chat);
   }
 
-  /** A session taken over from another app server (its record came from the store). */
-  adopt(
-    conn: Connection,
-    fresh: Session,
-    target: Session,
-    held: string[],
-    secret: string,
-    counted: boolean,
-  ): void {
+  /** A session that another app server held (or that this one no longer knows), rebuilt from its record. */
+  #adopt(conn: Connection, fresh: Session, id: string, claimed: Claimed, secret: string): void {
     this.#discardFresh(fresh);
-    target.conn = conn;
-    conn.session = target;
-    this.sessions.set(target.id, target);
-    if (target.chat && !counted) {
-      this.chats++;
-      this.trackStats.chatStarted(target.chat.track);
+    const record = claimed.record;
+    const s = new Session(id, conn);
+    if (record.recent?.length) s.recent = new Map(record.recent);
+    this.sessions.set(id, s);
+    conn.session = s;
+    let announce = true;
+    if (
+      record.state === 'chatting' &&
+      record.chat &&
+      record.partner &&
+      record.partnerServer &&
+      record.track
+    ) {
+      const here = record.partnerServer === this.serverId ? this.sessions.get(record.partner) : undefined;
+      const ha = here?.activity;
+      if (here && ha?.kind === 'chatting' && ha.chat === record.chat) {
+        // Both members now on this app server: one local chat.
+        announce = ha.partner.away;
+        ha.partner.release();
+        this.#become(here, { ...ha, partner: new LocalPartner(s, this.#local) });
+        this.#become(s, {
+          kind: 'chatting',
+          chat: ha.chat,
+          track: ha.track,
+          partner: new LocalPartner(here, this.#local),
+        });
+      } else if (!here) {
+        const partner = this.#ports.peers.remote(record.partner, record.partnerServer, false);
+        this.#become(s, { kind: 'chatting', chat: record.chat, track: record.track, partner });
+      }
     }
     this.#metrics.resumes.inc({ result: 'moved' });
-    this.#sendResumed(conn, target, held, secret);
-  }
-
-  /** Tells `s`'s partner that `s` is back (partner_back where it was told partner_away). */
-  partnerBack(s: Session): void {
-    const chat = s.chat!;
-    const partner = chat.other(s);
-    if (partner instanceof Session) this.deliver(partner, { type: 'partner_back', chat: chat.id });
-    else this.#remote!.back(partner, chat.id);
+    this.#sendResumed(conn, s, claimed.held, secret);
+    this.#ports.resume.update(id, recordOf(s));
+    const a = s.activity;
+    if (a.kind === 'chatting' && announce) a.partner.announceBack(a.chat);
   }
 
   #discardFresh(fresh: Session): void {
     // The connection's own fresh session was never used: forget it.
     if (fresh.ended) return;
-    fresh.ended = true;
-    this.sessions.delete(fresh.id);
-    this.#remote?.removed(fresh);
+    this.#forget(fresh);
+    this.#ports.resume.remove(fresh.id);
   }
 
   #sendResumed(conn: Connection, target: Session, held: string[], secret: string): void {
-    target.secretHash = hashSecret(secret);
     const resume = `${target.id}.${secret}`;
+    const a = target.activity;
     conn.send(
-      target.chat
-        ? { type: 'resumed', id: target.id, state: target.state, chat: target.chat.id, resume }
-        : { type: 'resumed', id: target.id, state: target.state, resume },
+      a.kind === 'chatting'
+        ? { type: 'resumed', id: target.id, state: a.kind, chat: a.chat, resume }
+        : { type: 'resumed', id: target.id, state: a.kind, resume },
     );
     for (const m of held) conn.sendRaw(m);
   }
+
+  // ---- HubInbound: what adapters may ask -------------------------------------
+
+  #member(to: string, chat: string): (Session & { activity: Chatting }) | undefined {
+    const s = this.sessions.get(to);
+    return s && s.activity.kind === 'chatting' && s.activity.chat === chat
+      ? (s as Session & { activity: Chatting })
+      : undefined;
+  }
+
+  partnerOf(to: string, chat: string): Partner | undefined {
+    return this.#member(to, chat)?.activity.partner;
+  }
+
+  toMember(to: string, chat: string, message: ServerMessage | string, hold = true): boolean {
+    const s = this.#member(to, chat);
+    if (!s) return false;
+    if (hold || s.conn) {
+      if (typeof message === 'string') this.#deliverRaw(s, message);
+      else this.#deliver(s, message);
+    }
+    return true;
+  }
+
+  toSession(to: string, message: string): boolean {
+    const s = this.sessions.get(to);
+    if (s) this.#deliverRaw(s, message);
+    return s !== undefined;
+  }
+
+  partnerLeft(to: string, chat: string, _from: string, reason: PartnerLeftReason): boolean {
+    const s = this.#member(to, chat);
+    if (s) this.#chatEnded(s, reason);
+    return s !== undefined;
+  }
+
+  takeover(to: string, server: string): boolean {
+    const s = this.sessions.get(to);
+    if (!s) return false;
+    const old = s.conn;
+    if (old) {
+      old.session = null;
+      this.connections.delete(old);
+      old.close(CloseCode.takenOver, 'session taken over by a new connection');
+    }
+    const a = s.activity;
+    if (a.kind === 'searching') this.#stopSearching(s, a);
+    else if (a.kind === 'chatting') {
+      const p = a.partner;
+      if (p instanceof LocalPartner) {
+        // The partner stays here: its chat now crosses to the new app server.
+        const stays = p.session;
+        const sa = stays.activity as Chatting;
+        this.#become(stays, { ...sa, partner: this.#ports.peers.remote(s.id, server, old === null) });
+        this.#ports.resume.update(stays.id, recordOf(stays));
+      } else p.release();
+      this.#become(s, IDLE);
+    }
+    this.#forget(s);
+    return true;
+  }
+
+  *searches(): Iterable<Seeker> {
+    for (const s of this.sessions.values())
+      if (s.activity.kind === 'searching') yield this.#seeker(s, s.activity);
+  }
+
+  *members(): Iterable<ChatMember> {
+    for (const s of this.sessions.values()) {
+      const a = s.activity;
+      if (a.kind === 'chatting') yield { session: s.id, chat: a.chat, partner: a.partner };
+    }
+  }
+
+  has(id: string): boolean {
+    return this.sessions.has(id);
+  }
 }
 
-function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+function recordOf(s: Session): SessionRecord {
+  const recent = s.recent ? [...s.recent] : undefined;
+  const a = s.activity;
+  if (a.kind !== 'chatting') return { state: 'idle', recent };
+  return {
+    state: 'chatting',
+    chat: a.chat,
+    track: a.track,
+    partner: a.partner.id,
+    partnerServer: a.partner.server,
+    recent,
+  };
 }

@@ -1,71 +1,75 @@
-/** A session (one anonymous listener) and a chat (two sessions). Plain state; the Hub drives it. */
-import type { ServerMessage, SessionState } from '../protocol/index.js';
+/**
+ * A session (one anonymous listener). Its state is two discriminated unions,
+ * what it is doing (idle, searching, chatting) and how it is linked
+ * (connected, away, ended); only the Hub changes them, in one place
+ * (`Hub.#become`), which also keeps the gauges.
+ */
+import type { SessionState } from '../protocol/index.js';
 import type { DeadlineEntry } from '../util/deadline-queue.js';
 import type { Connection } from './connection.js';
+import type { Partner } from './ports.js';
 
-/** A chat member held by another app server (scaled deployment). */
-export class RemotePeer {
-  /** This side announced partner_away and holds its messages' count. */
-  away = false;
-  /** Messages accepted for it while away. */
-  held = 0;
-  /** Set while this side waits out the grace period for a peer whose app server died. */
-  graceEntry: DeadlineEntry<Session> | null = null;
-
-  constructor(
-    readonly id: string,
-    public server: string,
-  ) {}
+export interface Idle {
+  readonly kind: 'idle';
 }
 
-export type Member = Session | RemotePeer;
-
-export class Chat {
-  constructor(
-    readonly id: string,
-    readonly track: string,
-    readonly a: Session,
-    readonly b: Member,
-  ) {}
-
-  other(s: Session): Member {
-    return s === this.a ? this.b : this.a;
-  }
+export interface Searching {
+  readonly kind: 'searching';
+  /** Normalised track. */
+  readonly track: string;
+  /** The session's search number for this search. */
+  readonly seq: number;
+  /** When the search was accepted (ms since epoch). */
+  readonly since: number;
 }
+
+export interface Chatting {
+  readonly kind: 'chatting';
+  readonly chat: string;
+  readonly track: string;
+  readonly partner: Partner;
+}
+
+export type Activity = Idle | Searching | Chatting;
+
+export type Link =
+  | { readonly kind: 'connected'; readonly conn: Connection }
+  | { readonly kind: 'away'; readonly entry: DeadlineEntry<Session> }
+  | { readonly kind: 'ended' };
+
+export const IDLE: Idle = { kind: 'idle' };
+export const ENDED: Link = { kind: 'ended' };
 
 export class Session {
-  state: SessionState = 'idle';
-  /** null while the session is away (held for resume). */
-  conn: Connection | null;
-  /** SHA-256 of the current resume secret, base64url. */
-  secretHash: string;
-  chat: Chat | null = null;
-  /** The normalised track of the current search. */
-  track: string | null = null;
+  activity: Activity = IDLE;
+  link: Link;
+  /** The name given with the current search (anonymous when undefined). */
   name: string | undefined;
   /** Search number, increases with every search. */
-  seq = 0;
-  searchSince = 0;
-  /** Messages for this session while it is away, delivered in order on resume. */
-  pending: ServerMessage[] | null = null;
-  /** Chat messages among `pending`. */
+  searches = 0;
+  /** Chat messages accepted for this session while it is away (the messages wait in the resume state). */
   held = 0;
-  awayEntry: DeadlineEntry<Session> | null = null;
   /** Former partners this session may not be matched with, until the given time (ms). */
   recent: Map<string, number> | null = null;
-  ended = false;
 
   constructor(
     readonly id: string,
     conn: Connection,
-    secretHash: string,
   ) {
-    this.conn = conn;
-    this.secretHash = secretHash;
+    this.link = { kind: 'connected', conn };
   }
 
-  get away(): boolean {
-    return this.conn === null && !this.ended;
+  /** The connection, while connected. */
+  get conn(): Connection | null {
+    return this.link.kind === 'connected' ? this.link.conn : null;
+  }
+
+  get ended(): boolean {
+    return this.link.kind === 'ended';
+  }
+
+  get state(): SessionState {
+    return this.activity.kind;
   }
 
   /** Former partners still inside the next window; forgets the others. */

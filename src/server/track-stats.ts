@@ -27,12 +27,16 @@ export class TrackStats {
     bucket.set(track, (bucket.get(track) ?? 0) + 1);
   }
 
-  chatStarted(track: string): void {
-    this.#chats.set(track, (this.#chats.get(track) ?? 0) + 1);
+  /**
+   * A chat of `track` gained members here. Chats are counted in halves: one per
+   * member on this app server, two for a member whose partner is elsewhere.
+   */
+  chatStarted(track: string, halves = 2): void {
+    this.#chats.set(track, (this.#chats.get(track) ?? 0) + halves);
   }
 
-  chatEnded(track: string): void {
-    const n = (this.#chats.get(track) ?? 0) - 1;
+  chatEnded(track: string, halves = 2): void {
+    const n = (this.#chats.get(track) ?? 0) - halves;
     if (n > 0) this.#chats.set(track, n);
     else this.#chats.delete(track);
   }
@@ -49,7 +53,7 @@ export class TrackStats {
       return e;
     };
     for (const bucket of this.#buckets) for (const [track, n] of bucket) entry(track).searches += n;
-    for (const [track, n] of this.#chats) entry(track).chats = n;
+    for (const [track, n] of this.#chats) entry(track).chats = Math.ceil(n / 2);
     const top = [...merged.values()]
       .sort((x, y) => y.searches - x.searches || y.chats - x.chats || (x.track < y.track ? -1 : 1))
       .slice(0, 20);

@@ -3,6 +3,8 @@
  * Because every entry waits the same time, insertion order is deadline order:
  * add and cancel are O(1) and a million waiting entries cost one timer.
  */
+import { systemClock, type Clock, type Timer } from './clock.js';
+
 export interface DeadlineEntry<T> {
   readonly item: T;
   readonly at: number;
@@ -12,7 +14,7 @@ export interface DeadlineEntry<T> {
 export class DeadlineQueue<T> {
   #entries: DeadlineEntry<T>[] = [];
   #head = 0;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: Timer | null = null;
   #timerAt = Infinity;
   #live = 0;
   #closed = false;
@@ -20,7 +22,7 @@ export class DeadlineQueue<T> {
   constructor(
     readonly delayMs: number,
     private readonly onExpire: (item: T) => void,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     if (!(delayMs >= 0)) throw new RangeError('delayMs must be a non-negative number');
   }
@@ -31,7 +33,7 @@ export class DeadlineQueue<T> {
   }
 
   add(item: T): DeadlineEntry<T> {
-    const entry: DeadlineEntry<T> = { item, at: this.now() + this.delayMs, cancelled: false };
+    const entry: DeadlineEntry<T> = { item, at: this.clock.now() + this.delayMs, cancelled: false };
     this.#entries.push(entry);
     this.#live++;
     if (this.#timer === null) this.#arm(entry.at);
@@ -54,7 +56,7 @@ export class DeadlineQueue<T> {
     this.#entries = [];
     this.#head = 0;
     this.#live = 0;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) this.clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#timerAt = Infinity;
   }
@@ -62,16 +64,16 @@ export class DeadlineQueue<T> {
   #arm(at: number): void {
     if (this.#closed) return;
     if (this.#timer && at >= this.#timerAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) this.clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - this.now()));
-    this.#timer.unref();
+    this.#timer = this.clock.setTimeout(() => this.#fire(), Math.max(0, at - this.clock.now()));
+    this.#timer.unref?.();
   }
 
   #fire(): void {
     this.#timer = null;
     this.#timerAt = Infinity;
-    const now = this.now();
+    const now = this.clock.now();
     // onExpire may add and cancel entries (a cancel that empties the queue resets
     // #entries), so the array is read afresh on every step.
     while (this.#head < this.#entries.length) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { Matchmaker, type Seeker } from '../../src/matchmaker/matchmaker.js';
+import { ManualClock, type Clock } from '../../src/util/clock.js';
 
 interface Recorder {
   mm: Matchmaker;
@@ -8,11 +9,11 @@ interface Recorder {
   timeouts: string[];
 }
 
-function setup(t: TestContext, searchTimeoutMs = 60_000, now?: () => number): Recorder {
+function setup(t: TestContext, searchTimeoutMs = 60_000, clock?: Clock): Recorder {
   const matches: [string, string][] = [];
   const timeouts: string[] = [];
   const mm = new Matchmaker(
-    { searchTimeoutMs, ...(now ? { now } : {}) },
+    { searchTimeoutMs, ...(clock ? { clock } : {}) },
     {
       onMatch: (w, a) => matches.push([w.session, a.session]),
       onTimeout: (s) => timeouts.push(s.session),
@@ -79,8 +80,9 @@ test('a replaced search loses its place in the queue', (t) => {
 });
 
 test('the next rule: former partners are skipped until the ban ends, others still match in order', (t) => {
-  let now = 1_000_000;
-  const { mm, matches } = setup(t, 60_000, () => now);
+  const clock = new ManualClock(1_000_000);
+  const now = clock.now();
+  const { mm, matches } = setup(t, 60_000, clock);
   const avoidB = new Map([['b', now + 60_000]]);
   mm.seek(seeker('b'));
   mm.seek(seeker('a', 't', { avoid: avoidB }));
@@ -99,7 +101,7 @@ test('the next rule: former partners are skipped until the ban ends, others stil
   // once the ban has ended they may match
   mm.cancel('d');
   mm.seek(seeker('f', 't', { avoid: new Map([['g', now + 10]]) }));
-  now += 10;
+  clock.advance(10);
   mm.seek(seeker('g'));
   assert.deepEqual(matches[2], ['f', 'g']);
 });

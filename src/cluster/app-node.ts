@@ -1,0 +1,375 @@
+/**
+ * The Hub's ports for an app server of a scaled deployment: matching by the
+ * matchmaker shards over the bus, partners on other app servers (ops over the
+ * bus), and resume state in the session store (Redis). It also answers what
+ * arrives over the bus for this app server's sessions, and what to do when
+ * another app server dies — asking the Hub only through `HubInbound`.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Bus } from '../bus/bus.js';
+import { TYPING_FRAME, encodeMsg, type PartnerLeftReason } from '../protocol/index.js';
+import { registerClusterMetrics } from '../server/cluster-metrics.js';
+import type {
+  Claimed,
+  HubInbound,
+  HubPorts,
+  MatchingPort,
+  Partner,
+  PeerPort,
+  ResumePort,
+  Seeker,
+  SessionRecord,
+} from '../server/ports.js';
+import { DeadlineQueue, type DeadlineEntry } from '../util/deadline-queue.js';
+import { ClusterLink, type LinkOptions } from './link.js';
+import { shardOf, type AppOp, type MatchOp, type SeekerWire, type TakeoverOp } from './ops.js';
+import type { SessionStore } from './session-store.js';
+
+/** How long after the search timeout a search with no answer from its matchmaker ends anyway. */
+const SEARCH_SLACK_MS = 2000;
+
+export interface ClusterNodeOptions extends LinkOptions {
+  bus: Bus;
+  store: SessionStore;
+  resumeGraceMs: number;
+  searchTimeoutMs: number;
+  registry: Registry;
+}
+
+/** A local session whose partner's app server died: the chat ends when the grace period does. */
+interface Grace {
+  session: string;
+  chat: string;
+  partner: RemotePartner;
+}
+
+/** A chat member held by another app server: what it is sent goes over the bus. */
+class RemotePartner implements Partner {
+  readonly local = false;
+  away = false;
+  held = 0;
+  /** Set while this side waits out the grace period for a partner whose app server died. */
+  graceEntry: DeadlineEntry<Grace> | null = null;
+
+  constructor(
+    readonly id: string,
+    public server: string,
+    private readonly node: ClusterNode,
+  ) {}
+
+  msg(chat: string, text: string, ts: number): void {
+    if (this.graceEntry) this.node.holdFor(this.id, encodeMsg(chat, text, ts));
+    else this.node.link.toServer(this.server, { op: 'msg', to: this.id, chat, text, ts });
+  }
+  typing(chat: string): void {
+    if (!this.away) this.node.link.toServer(this.server, { op: 'typing', to: this.id, chat });
+  }
+  left(chat: string, from: string, reason: PartnerLeftReason): void {
+    if (this.graceEntry) this.node.holdFor(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
+    else this.node.link.toServer(this.server, { op: 'left', to: this.id, chat, from, reason });
+  }
+  announceAway(chat: string): void {
+    this.node.link.toServer(this.server, { op: 'away', to: this.id, chat });
+  }
+  announceBack(chat: string): void {
+    this.node.link.toServer(this.server, { op: 'back', to: this.id, chat, server: this.node.serverId });
+  }
+  release(): void {
+    this.node.endGrace(this);
+  }
+}
+
+export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
+  readonly link: ClusterLink;
+  readonly #store: SessionStore;
+  readonly #log: Logger;
+  #inbound: HubInbound | null = null;
+  readonly #graceQueue: DeadlineQueue<Grace>;
+  /** Ops for sessions this server no longer holds (lost in a race with a move). */
+  stale = 0;
+  /** Searches ended by the backstop: the matchmaker's answer was lost. */
+  searchBackstops = 0;
+  /** Messages held for local away sessions, as written to the store (passed on at a takeover). */
+  readonly #held = new Map<string, string[]>();
+  /** Sessions that moved to another app server: ops still arriving for them follow. */
+  readonly #moved = new Map<string, { server: string; until: number }>();
+  /** A backstop per search: if no match or timeout came back in time (ops lost), no_match. */
+  readonly #searches: DeadlineQueue<{ session: string; seq: number; track: string }>;
+  readonly #searchSeqs = new Map<string, number>();
+
+  constructor(private readonly options: ClusterNodeOptions) {
+    this.#store = options.store;
+    this.#log = options.logger;
+    this.link = new ClusterLink(options.bus, options, {
+      onOp: (op) => this.#onOp(op),
+      onServerDown: (server) => this.#serverDown(server),
+      onUndelivered: (server, ops) => this.#undelivered(server, ops),
+      onBusUp: () => this.#busUp(),
+    });
+    this.#graceQueue = new DeadlineQueue(options.resumeGraceMs, (g) => this.#graceEnded(g));
+    this.#searches = new DeadlineQueue(options.searchTimeoutMs + SEARCH_SLACK_MS, (w) => {
+      if (this.#searchSeqs.get(w.session) === w.seq) this.#searchSeqs.delete(w.session);
+      if (this.#hub.searchTimedOut(w.session, w.seq, w.track)) this.searchBackstops++;
+    });
+    registerClusterMetrics(options.registry, this);
+  }
+
+  get serverId(): string {
+    return this.options.serverId;
+  }
+
+  get #hub(): HubInbound {
+    if (!this.#inbound) throw new Error('the cluster node is not connected to a hub');
+    return this.#inbound;
+  }
+
+  /** The Hub's ports, given what they may ask of it. */
+  connect(inbound: HubInbound): HubPorts {
+    this.#inbound = inbound;
+    return { matching: this, peers: this, resume: this };
+  }
+
+  async start(): Promise<void> {
+    await this.link.start();
+  }
+
+  /** Store writes that failed (Redis unreachable). */
+  get storeFailures(): number {
+    return this.#store.failures;
+  }
+
+  async close(): Promise<void> {
+    this.#searches.close();
+    this.#graceQueue.close();
+    await this.link.close();
+  }
+
+  // ---- MatchingPort ----------------------------------------------------------
+
+  seek(seeker: Seeker): void {
+    if (this.#searchSeqs.get(seeker.session) !== seeker.seq) {
+      this.#searchSeqs.set(seeker.session, seeker.seq);
+      this.#searches.add({ session: seeker.session, seq: seeker.seq, track: seeker.track });
+    }
+    this.link.seek(toWire(seeker));
+  }
+
+  cancel(session: string, track: string): void {
+    this.link.cancel(session, track);
+  }
+
+  // ---- PeerPort --------------------------------------------------------------
+
+  remote(id: string, server: string, away: boolean): Partner {
+    this.link.watch(server);
+    const partner = new RemotePartner(id, server, this);
+    partner.away = away;
+    return partner;
+  }
+
+  takeover(server: string, id: string, held: number): void {
+    this.link.toServer(server, { op: 'takeover', to: id, server: this.serverId, held });
+  }
+
+  // ---- ResumePort --------------------------------------------------------------
+
+  create(id: string, secretHash: string): void {
+    this.#store.create(id, secretHash);
+  }
+
+  update(id: string, record: SessionRecord): void {
+    this.#store.update(id, record);
+  }
+
+  away(id: string, record: SessionRecord): void {
+    this.#held.delete(id);
+    this.#store.away(id, record);
+  }
+
+  remove(id: string): void {
+    this.#held.delete(id);
+    this.#store.remove(id);
+  }
+
+  hold(id: string, message: string): void {
+    const list = this.#held.get(id);
+    if (list) list.push(message);
+    else this.#held.set(id, [message]);
+    this.#store.hold(id, message);
+  }
+
+  async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
+    const claimed = await this.#store.claim(id, secretHash, newHash);
+    if (claimed) this.#held.delete(id);
+    return claimed;
+  }
+
+  // ---- for remote partners -------------------------------------------------------
+
+  /** Holds a message for a session whose app server died (it resumes elsewhere). */
+  holdFor(id: string, message: string): void {
+    this.#store.hold(id, message);
+  }
+
+  endGrace(partner: RemotePartner): void {
+    this.#graceQueue.cancel(partner.graceEntry);
+    partner.graceEntry = null;
+  }
+
+  // ---- ops from the bus ----------------------------------------------------
+
+  /** Passes an op on to the app server a session moved to; false when it did not move. */
+  #follow(op: AppOp): boolean {
+    if (!('to' in op) || op.op === 'takeover' || this.#hub.has(op.to)) return false;
+    const moved = this.#moved.get(op.to);
+    if (!moved) return false;
+    if (moved.until < Date.now()) {
+      this.#moved.delete(op.to);
+      return false;
+    }
+    this.link.toServer(moved.server, op);
+    return true;
+  }
+
+  #remotePartner(to: string, chat: string): RemotePartner | undefined {
+    const p = this.#hub.partnerOf(to, chat);
+    if (p instanceof RemotePartner) return p;
+    this.stale++;
+    return undefined;
+  }
+
+  #counted(found: boolean): void {
+    if (!found) this.stale++;
+  }
+
+  #onOp(op: AppOp): void {
+    if (this.#follow(op)) return;
+    const hub = this.#hub;
+    switch (op.op) {
+      case 'deliver':
+        return this.#counted(hub.toSession(op.to, op.message));
+      case 'match':
+        return this.#match(op);
+      case 'timeout':
+        hub.searchTimedOut(op.session, op.seq, op.track);
+        return;
+      case 'collect':
+        for (const s of [...hub.searches()]) if (shardOf(s.track, op.shards) === op.shard) this.seek(s);
+        return;
+      case 'msg':
+        return this.#counted(hub.toMember(op.to, op.chat, encodeMsg(op.chat, op.text, op.ts)));
+      case 'typing':
+        return this.#counted(hub.toMember(op.to, op.chat, TYPING_FRAME, false));
+      case 'left':
+        return this.#counted(hub.partnerLeft(op.to, op.chat, op.from, op.reason));
+      case 'away': {
+        const p = this.#remotePartner(op.to, op.chat);
+        if (p && !p.away) {
+          p.away = true;
+          p.held = 0;
+          hub.toMember(op.to, op.chat, { type: 'partner_away', chat: op.chat });
+        }
+        return;
+      }
+      case 'back': {
+        const p = this.#remotePartner(op.to, op.chat);
+        if (p) {
+          p.server = op.server;
+          this.link.watch(op.server);
+          this.endGrace(p);
+          if (p.away) {
+            p.away = false;
+            p.held = 0;
+            hub.toMember(op.to, op.chat, { type: 'partner_back', chat: op.chat });
+          }
+        }
+        return;
+      }
+      case 'takeover':
+        return this.#takeover(op);
+    }
+  }
+
+  /** Another app server claimed a local session: hand it over. */
+  #takeover(op: TakeoverOp): void {
+    const held = this.#held.get(op.to) ?? [];
+    this.#held.delete(op.to);
+    // Held here after the new server claimed the store's list: pass them on.
+    for (const message of held.slice(op.held))
+      this.link.toServer(op.server, { op: 'deliver', to: op.to, message });
+    const now = Date.now();
+    for (const [id, m] of this.#moved) if (m.until < now) this.#moved.delete(id);
+    this.#moved.set(op.to, { server: op.server, until: now + this.options.resumeGraceMs + 60_000 });
+    this.#hub.takeover(op.to, op.server);
+  }
+
+  #match(op: MatchOp): void {
+    const me = this.serverId;
+    const { waiting: w, arriving: r } = op;
+    if (w.server === me && r.server === me) {
+      this.#hub.matched(op.chat, w.track, w, r);
+      return;
+    }
+    const [mine, other] = w.server === me ? [w, r] : [r, w];
+    const partner = this.remote(other.session, other.server, false);
+    if (!this.#hub.matched(op.chat, mine.track, mine, partner, other.name ?? undefined)) {
+      this.link.toServer(other.server, {
+        op: 'left',
+        to: other.session,
+        chat: op.chat,
+        from: mine.session,
+        reason: 'disconnected',
+      });
+    }
+  }
+
+  // ---- failures --------------------------------------------------------------
+
+  #serverDown(server: string): void {
+    let partners = 0;
+    for (const m of [...this.#hub.members()]) {
+      const p = m.partner;
+      if (!(p instanceof RemotePartner) || p.server !== server) continue;
+      partners++;
+      if (!p.away) {
+        p.away = true;
+        p.held = 0;
+        this.#hub.toMember(m.session, m.chat, { type: 'partner_away', chat: m.chat });
+      }
+      p.graceEntry ??= this.#graceQueue.add({ session: m.session, chat: m.chat, partner: p });
+    }
+    this.#log.warn({ server, partners }, 'app server down: its chats are held for resume');
+    this.#store.expireServer(server).catch(() => {});
+  }
+
+  #graceEnded(g: Grace): void {
+    const p = g.partner;
+    if (p.away && p.graceEntry) {
+      p.graceEntry = null;
+      this.#hub.partnerLeft(g.session, g.chat, p.id, 'disconnected');
+    }
+  }
+
+  #undelivered(server: string, ops: AppOp[]): void {
+    // Nobody listens on that app server's channel: it is gone. Keep what its sessions were sent.
+    for (const op of ops) {
+      if (op.op === 'msg') this.#store.hold(op.to, encodeMsg(op.chat, op.text, op.ts));
+    }
+    if (!this.link.isAlive(server)) this.#serverDown(server);
+  }
+
+  #busUp(): void {
+    // Seeks may have been lost while the bus was down: send every search again.
+    let n = 0;
+    for (const s of [...this.#hub.searches()]) {
+      this.seek(s);
+      n++;
+    }
+    this.#log.info({ searches: n }, 'bus back: searches sent again');
+  }
+}
+
+function toWire(seeker: Seeker): SeekerWire {
+  return { ...seeker, avoid: seeker.avoid ? [...seeker.avoid] : undefined };
+}

@@ -1,0 +1,166 @@
+/**
+ * The Hub's ports: what it needs from the rest of a deployment, each with an
+ * in-process implementation (`samesong serve`, server/in-process.ts) and a
+ * cluster one (`samesong app`, cluster/app-node.ts), chosen once at the
+ * composition root (app-server.ts). The Hub never asks which one it has.
+ *
+ * `HubInbound` is the other direction: the only things an adapter may ask of
+ * the Hub when something happens elsewhere (a match, a partner's op, a
+ * takeover, a dead app server).
+ */
+import type { PartnerLeftReason, ServerMessage, SessionState } from '../protocol/index.js';
+
+/** One search, as the matchmaker sees it. */
+export interface Seeker {
+  /** Session id. */
+  readonly session: string;
+  /** App server that holds the session. */
+  readonly server: string;
+  /** Normalised track. */
+  readonly track: string;
+  /** Per-session search number, so stale answers can be recognised. */
+  readonly seq: number;
+  readonly name?: string | undefined;
+  /** Wall-clock time the search was accepted (ms since epoch). */
+  readonly since: number;
+  /** Sessions this one must not be matched with, with the time (ms) each ban ends. */
+  readonly avoid?: ReadonlyMap<string, number> | undefined;
+}
+
+/** A search of a session on this app server: `(session, seq)` names it. */
+export interface SearchRef {
+  readonly session: string;
+  readonly seq: number;
+}
+
+/**
+ * Matching. Guarantee: for each `seek`, the Hub is told `matched` or
+ * `searchTimedOut` for that `(session, seq)` at most once, unless it was
+ * cancelled first; answers for a search that was replaced or cancelled are
+ * recognised by the Hub as stale (by `seq`) and dropped.
+ */
+export interface MatchingPort {
+  seek(seeker: Seeker): void;
+  cancel(session: string, track: string): void;
+  close(): void | Promise<void>;
+}
+
+/**
+ * The other member of a chat, as seen from a session of this app server: a
+ * session here (delivered synchronously, no encoding pass beyond the frame)
+ * or one on another app server (an op over the bus). Every method is called
+ * synchronously by the Hub and never throws for a partner that is gone.
+ */
+export interface Partner {
+  readonly id: string;
+  /** On this app server. */
+  readonly local: boolean;
+  /** The app server that holds it now. */
+  readonly server: string;
+  /** Held for resume: messages for it wait (at most Limits.maxHeldMessages). */
+  readonly away: boolean;
+  /** Chat messages accepted for it while away. */
+  held: number;
+  /** A chat message from the session this partner faces. */
+  msg(chat: string, text: string, ts: number): void;
+  typing(chat: string): void;
+  /** The session this partner faces ended the chat. */
+  left(chat: string, from: string, reason: PartnerLeftReason): void;
+  /** The session this partner faces lost its connection and is held for resume. */
+  announceAway(chat: string): void;
+  /** The session this partner faces is back (on `server`). */
+  announceBack(chat: string): void;
+  /** The chat ended on this side: drop whatever this partner keeps. */
+  release(): void;
+}
+
+/**
+ * Partners on other app servers. The in-process implementation has none:
+ * every session of a `serve` deployment is local.
+ */
+export interface PeerPort {
+  /** The partner `id`, held by app server `server`; `away` when it is held for resume there. */
+  remote(id: string, server: string, away: boolean): Partner;
+  /** A session was claimed from app server `server` for this one: it lets go of it. */
+  takeover(server: string, id: string, held: number): void;
+}
+
+/** What a session looks like to an app server that did not hold it. */
+export interface SessionRecord {
+  state: Exclude<SessionState, 'searching'>;
+  chat?: string | undefined;
+  track?: string | undefined;
+  partner?: string | undefined;
+  partnerServer?: string | undefined;
+  /** Former partners inside the next window: [session, until ms]. */
+  recent?: [string, number][] | undefined;
+}
+
+export interface Claimed {
+  /** The app server that held the session. */
+  server: string;
+  record: SessionRecord;
+  /** Messages held for it while away (encoded server messages), in order. */
+  held: string[];
+}
+
+/**
+ * Resume state: what lets a session be taken back, by the app server that
+ * holds it or any other. Writes never throw (a failed write is counted);
+ * `claim` is atomic: of two resumes with one token, exactly one wins.
+ */
+export interface ResumePort {
+  create(id: string, secretHash: string): void;
+  update(id: string, record: SessionRecord): void;
+  /** The session is held for resume: its state expires with the grace period. */
+  away(id: string, record: SessionRecord): void;
+  remove(id: string): void;
+  /** A server message (encoded) held for an away session. */
+  hold(id: string, message: string): void;
+  claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null>;
+}
+
+export interface HubPorts {
+  matching: MatchingPort;
+  peers: PeerPort;
+  resume: ResumePort;
+}
+
+/** A session of this app server in a chat, and its partner. */
+export interface ChatMember {
+  readonly session: string;
+  readonly chat: string;
+  readonly partner: Partner;
+}
+
+/** What adapters may ask of the Hub. Each call names a session of this app server. */
+export interface HubInbound {
+  readonly serverId: string;
+  /**
+   * A match: `a` is a search here; `b` one here too, or a partner elsewhere
+   * (then named `bName`). Returns false when `a` (or a local `b`) is no
+   * longer in that search; a live local side is then sent to match again.
+   */
+  matched(chat: string, track: string, a: SearchRef, b: SearchRef | Partner, bName?: string): boolean;
+  /** Nobody matched the search in time; false when it was no longer in progress. */
+  searchTimedOut(session: string, seq: number, track: string): boolean;
+  /** The partner of `to` in `chat`, or undefined when `to` is not in that chat here. */
+  partnerOf(to: string, chat: string): Partner | undefined;
+  /**
+   * Sends a message (or its encoded text) to `to` in `chat`, or holds it while
+   * `to` is away (unless `hold` is false); false when `to` is not in it here.
+   */
+  toMember(to: string, chat: string, message: ServerMessage | string, hold?: boolean): boolean;
+  /** A message (encoded) for session `to`, whatever its chat; false when `to` is not here. */
+  toSession(to: string, message: string): boolean;
+  /** The partner ended the chat of `to`; false when `to` is not in it here. */
+  partnerLeft(to: string, chat: string, from: string, reason: PartnerLeftReason): boolean;
+  /** Another app server (`server`) claimed `to`: let it go silently; false when `to` is not here. */
+  takeover(to: string, server: string): boolean;
+  /** Every search in progress here. */
+  searches(): Iterable<Seeker>;
+  /** Every session here that is in a chat. */
+  members(): Iterable<ChatMember>;
+  /** Whether session `id` is held by this app server. */
+  has(id: string): boolean;
+}
