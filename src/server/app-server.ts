@@ -23,6 +23,7 @@ import { ClusterNode } from '../cluster/app-node.js';
 import type { SessionStore } from '../cluster/session-store.js';
 import { loadTls } from './tls.js';
 import { LiveStats } from './live-stats.js';
+import { Lifecycle } from './lifecycle.js';
 import { createSockJsEndpoint } from './sockjs-transport.js';
 import { WebSocketTransport, type Transport } from './transport.js';
 
@@ -123,8 +124,6 @@ export async function startServer(
   hub = new Hub(hubOptions, (inbound) =>
     node ? node.connect(inbound) : inProcessPorts(inbound, { searchTimeoutMs: hubOptions.searchTimeoutMs }),
   );
-  await node?.start();
-
   const live = new LiveStats(metrics, () => hub.chatMessages);
 
   const full = () => hub.connections.size >= maxConnections;
@@ -234,21 +233,54 @@ export async function startServer(
   // of 100k pings, and of their pongs, would stall every chat for a moment). A tick touches only
   // its group.
   let tick = 0;
-  const pingTimer = setInterval(
-    () => {
-      for (const conn of hub.connections.slot(tick++)) conn.heartbeat();
-    },
-    (config.pingInterval * 1000) / hub.connections.slots,
-  );
-  pingTimer.unref();
+  let pingTimer: NodeJS.Timeout | null = null;
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
+  // The parts of the server, opened in this order and closed in reverse.
+  const lifecycle = new Lifecycle((part, err) => log.error({ err, part }, 'closing failed'));
+  lifecycle
+    .add({ name: 'cluster link', open: () => node?.start(), close: () => node?.close() })
+    .add({ name: 'hub', close: () => hub.close() })
+    .add({ name: 'live stats', close: () => live.close() })
+    .add({
+      name: 'http listener',
+      open: () =>
+        new Promise<void>((resolve, reject) => {
+          http.once('error', reject);
+          http.listen(config.port, config.host, () => {
+            http.off('error', reject);
+            resolve();
+          });
+        }),
+      close: () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    })
+    .add({
+      name: 'liveness pings',
+      open: () => {
+        pingTimer = setInterval(
+          () => {
+            for (const conn of hub.connections.slot(tick++)) conn.heartbeat();
+          },
+          (config.pingInterval * 1000) / hub.connections.slots,
+        );
+        pingTimer.unref();
+      },
+      close: () => {
+        if (pingTimer) clearInterval(pingTimer);
+      },
+    })
+    .add({
+      name: 'client connections',
+      close: () => {
+        for (const conn of hub.connections) conn.transport.terminate();
+        for (const ws of sockets) ws.terminate();
+      },
     });
-  });
+  await lifecycle.open();
+
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
@@ -257,16 +289,7 @@ export async function startServer(
   const shutdown = async () => {
     if (closed) return;
     closed = true;
-    clearInterval(pingTimer);
-    live.close();
-    for (const conn of hub.connections) conn.transport.terminate();
-    for (const ws of sockets) ws.terminate();
-    await hub.close();
-    await node?.close();
-    await new Promise<void>((resolve) => {
-      http.close(() => resolve());
-      http.closeAllConnections();
-    });
+    await lifecycle.close();
     log.info('closed');
   };
 
