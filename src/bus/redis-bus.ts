@@ -175,7 +175,11 @@ export class RedisBus implements Bus {
     Promise.race([Promise.all(channels.map((c) => (this.#sub as Cluster).ssubscribe(c))), gaveUp])
       .then(
         () => this.#setUp(true),
-        () => {
+        (err: Error) => {
+          // ioredis builds its sharded subscribers only when the cluster connects; one that
+          // could not be built then (its node not yet known after a whole-cluster restart)
+          // is never built again, and every ssubscribe for its slots fails. Rebuild them.
+          if (err.message.startsWith('No sharded subscriber')) this.#rebuildShardedSubscribers();
           // A shard still down, or the restarted cluster not yet agreed on its state
           // (CLUSTERDOWN) while every connection is already ready: no further 'ready'
           // will come, so try again shortly.
@@ -186,6 +190,15 @@ export class RedisBus implements Bus {
         clearTimeout(timer);
         this.#resubscribing = false;
       });
+  }
+
+  #rebuildShardedSubscribers(): void {
+    const cluster = this.#sub as Cluster;
+    const inner = cluster as unknown as {
+      slots?: unknown;
+      shardedSubscribers?: { reset?(slots: unknown, nodes: Redis[]): Promise<void> };
+    };
+    inner.shardedSubscribers?.reset?.(inner.slots, cluster.nodes('all'))?.catch(() => {});
   }
 
   /**
@@ -209,5 +222,7 @@ export class RedisBus implements Bus {
     this.#up = up;
     // 'up' fires after ioredis has resubscribed (it does so before 'ready').
     this.#events.emit(up ? 'up' : 'down');
+    // From the moment it is down, look again every RESUBSCRIBE_RETRY_MS: a 'ready' event may never come.
+    if (!up) this.#recheckSoon();
   }
 }
