@@ -12,6 +12,7 @@
  * servers, and so is a raw socket opened at `url` and the client connected
  * after it. `stats()` and `counter()` add up every app server.
  */
+import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -20,7 +21,7 @@ import { startRedisServer, type RedisServerHandle } from '../../src/ops/redis-se
 import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { startCluster } from './cluster.js';
-import { uniqueTrack } from './server.js';
+import { eventually, uniqueTrack } from './server.js';
 
 export interface Deployment {
   readonly name: 'serve' | 'cluster-memory' | 'cluster-redis';
@@ -59,6 +60,15 @@ export interface TestDeployment {
   readonly url: string;
   /** Connects a client to the next app server (closed after the test). */
   connect(options?: ClientOptions): Promise<SamesongClient>;
+  /** The app server a client was welcomed by. */
+  appOf(client: SamesongClient): ServerHandle;
+  /** The app server after `app` (`app` itself for `serve`). */
+  otherThan(app: ServerHandle): ServerHandle;
+  /**
+   * Asserts a state no event announces: at once in one process; in a scaled
+   * deployment once it has settled, as the app servers learn of it over the bus.
+   */
+  settles(predicate: () => boolean, what: string): Promise<void>;
   /** Connects a client to the given app server. */
   connectTo(app: ServerHandle, options?: ClientOptions): Promise<SamesongClient>;
   /** Two clients on consecutive app servers, matched on a fresh track. */
@@ -154,6 +164,18 @@ async function startDeployment(
     },
     connect,
     connectTo,
+    appOf(client) {
+      const app = apps.find((a) => a.stats().server === client.welcome.server);
+      if (!app) throw new Error(`no app server ${client.welcome.server}`);
+      return app;
+    },
+    otherThan(app) {
+      return apps[(apps.indexOf(app) + 1) % apps.length]!;
+    },
+    async settles(predicate, what) {
+      if (!deployment.scaled) assert.ok(predicate(), what);
+      else await eventually(predicate, 5000, what);
+    },
     async pair(track = uniqueTrack()) {
       const a = await connect();
       const b = await connect();

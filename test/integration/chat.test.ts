@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { forEachDeployment } from '../helpers/deployment.js';
 import { uniqueTrack } from '../helpers/server.js';
 
-forEachDeployment((startTestServer) => {
+forEachDeployment((start) => {
   test('two listeners of the same track are matched and chat', async (t) => {
-    const server = await startTestServer(t);
+    const server = await start(t);
     const a = await server.connect();
     const b = await server.connect();
     assert.equal(a.welcome.protocol, 1);
@@ -44,7 +44,7 @@ forEachDeployment((startTestServer) => {
   });
 
   test('a searcher nobody joins gets no_match and is idle again', async (t) => {
-    const server = await startTestServer(t, { searchTimeout: 0.2 });
+    const server = await start(t, { searchTimeout: 0.2 });
     const a = await server.connect();
     const track = uniqueTrack();
     await a.search(track);
