@@ -306,6 +306,48 @@ forEachDeployment((start, deployment) => {
         assert.ok(!b.history.some((m) => m.type === 'partner_back'));
       });
 
+      test('what the partner does while the resume is under way still reaches the resumed session, in order', async (t) => {
+        const server = await start(t, { resumeGrace: 60 });
+        // The partner's say and leave race the resume; whichever comes first, a gets both.
+        for (let round = 0; round < 20; round++) {
+          const [a, b, chat] = await server.pair();
+          await a.drop();
+          await b.next('partner_away');
+          const a2 = await reconnect(server, place, a);
+          a2.send({ type: 'resume', token: a.welcome.resume });
+          b.say(`bye ${round}`);
+          b.send({ type: 'leave' });
+          await b.next('left');
+          await a2.next('resumed');
+          assert.equal((await a2.next('msg')).text, `bye ${round}`, `round ${round}`);
+          assert.deepEqual(await a2.next('partner_left'), { type: 'partner_left', chat, reason: 'left' });
+          a2.ws.terminate();
+          b.ws.terminate();
+        }
+      });
+
+      test('messages held before the resume come before the answer to anything the session says', async (t) => {
+        const server = await start(t, { resumeGrace: 60 });
+        for (let round = 0; round < 20; round++) {
+          const [a, b] = await server.pair();
+          await a.drop();
+          await b.next('partner_away');
+          for (let i = 1; i <= 3; i++) b.say(`while away ${i}`, i);
+          for (let i = 1; i <= 3; i++) await b.next('ack');
+          const a2 = await reconnect(server, place, a);
+          a2.send({ type: 'resume', token: a.welcome.resume });
+          a2.send({ type: 'ping', id: 'after' });
+          await a2.next('pong');
+          assert.deepEqual(
+            a2.history.slice(1).map((m) => (m.type === 'msg' ? m.text : m.type)),
+            ['resumed', 'while away 1', 'while away 2', 'while away 3', 'pong'],
+            `round ${round}`,
+          );
+          a2.ws.terminate();
+          b.ws.terminate();
+        }
+      });
+
       test('both members away: each gets what happened on the other side on resume', async (t) => {
         const server = await start(t, { resumeGrace: 60 });
         const [a, b, chat] = await server.pair();
