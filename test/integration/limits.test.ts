@@ -36,8 +36,10 @@ forEachDeployment((start) => {
     assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1 });
     assert.deepEqual(await a.next('ack'), { type: 'ack', id: 2 });
     assert.deepEqual(await a.next('error').then((e) => [e.code, e.id]), ['rate_limited', 3]);
-    b.send({ type: 'ping', id: 'sync' });
-    await b.next('pong');
+    // What a does after its says reaches b after them (b's own ping would only show that b's
+    // server sent everything it had, and a's may be another); the close is not rate limited.
+    await a.close(1000);
+    await b.next('partner_left');
     assert.deepEqual(
       b.history.filter((m) => m.type === 'msg').map((m) => (m.type === 'msg' ? m.text : '')),
       ['one', 'two'],
