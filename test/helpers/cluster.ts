@@ -24,6 +24,8 @@ export interface ClusterSpec {
   coalesce?: boolean;
   heartbeatMs?: number;
   deadAfterMs?: number;
+  /** Put before every app server and matchmaker id (ids must not repeat on a Redis shared between tests). */
+  idPrefix?: string;
 }
 
 export interface TestCluster {
@@ -50,6 +52,7 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   const grace = (spec.config?.resumeGrace ?? 15) * 1000;
   const heartbeatMs = spec.heartbeatMs ?? 100;
   const deadAfterMs = spec.deadAfterMs ?? 600;
+  const prefix = spec.idPrefix ?? '';
 
   const newBus = async (name: string): Promise<{ bus: Bus; redis: RedisBus | null }> => {
     if (!spec.redis) return { bus: network.connect(), redis: null };
@@ -60,13 +63,13 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   const buses = new Map<ServerHandle, Bus>();
   const apps: ServerHandle[] = [];
   let n = 0;
-  const addApp = async (id = `app${++n}`) => {
+  const addApp = async (id = `${prefix}app${++n}`) => {
     const { bus, redis } = await newBus(id);
     const store: SessionStore = redis
       ? new RedisSessionStore(redis.redis, id, grace)
       : new MemorySessionStore(memoryEntries, id, grace);
     const app = await startServer(
-      { port: 0, host: '127.0.0.1', serverId: id, ...spec.config },
+      { port: 0, host: '127.0.0.1', ...spec.config, serverId: id },
       { logger, cluster: { bus, store, shards, heartbeatMs, deadAfterMs, coalesce: spec.coalesce ?? true } },
     );
     buses.set(app, bus);
@@ -81,11 +84,11 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   const matchmakers: MatchmakerHandle[] = [];
   let m = 0;
   const addMatchmaker = async (shard: number) => {
-    const { bus, redis } = await newBus(`mm${shard}`);
+    const { bus, redis } = await newBus(`${prefix}mm${shard}`);
     const handle = await startMatchmaker({
       bus,
       redis: redis ? redis.redis : null,
-      id: `mm${shard}-${++m}`,
+      id: `${prefix}mm${shard}-${++m}`,
       shard,
       shards,
       searchTimeoutMs: (spec.config?.searchTimeout ?? 30) * 1000,

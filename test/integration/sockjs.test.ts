@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import SockJS from 'sockjs-client';
 import type { ServerMessage } from '../../src/protocol/index.js';
-import { startTestServer, uniqueTrack } from '../helpers/server.js';
+import { forEachDeployment } from '../helpers/deployment.js';
+import { uniqueTrack } from '../helpers/server.js';
 
 interface SockJsPeer {
   sock: WebSocket;
@@ -39,48 +40,50 @@ async function sockjsPeer(t: import('node:test').TestContext, url: string): Prom
   return { sock: sock as unknown as WebSocket, next, send: (v) => sock.send(JSON.stringify(v)), closed };
 }
 
-test('SockJS clients speak the same protocol and chat with WebSocket clients', async (t) => {
-  const server = await startTestServer(t);
-  const s = await sockjsPeer(t, server.url);
-  const welcome = await s.next('welcome');
-  assert.equal(welcome.type === 'welcome' && welcome.protocol, 1);
-  const w = await server.connect();
-  const track = uniqueTrack('sockjs');
-  s.send({ type: 'search', track, name: 'Sam' });
-  await s.next('searching');
-  await w.search(track);
-  assert.equal((await w.next('matched')).partner, 'Sam');
-  await s.next('matched');
-  s.send({ type: 'say', text: 'over http', id: 7 });
-  assert.deepEqual(await s.next('ack'), { type: 'ack', id: 7 });
-  assert.equal((await w.next('msg')).text, 'over http');
-  w.say('over ws');
-  const msg = await s.next('msg');
-  assert.equal(msg.type === 'msg' && msg.text, 'over ws');
-  s.send({ type: 'nonsense' });
-  const error = await s.next('error');
-  assert.equal(error.type === 'error' && error.code, 'unknown_type');
-});
+forEachDeployment((start) => {
+  test('SockJS clients speak the same protocol and chat with WebSocket clients', async (t) => {
+    const server = await start(t);
+    const s = await sockjsPeer(t, server.url);
+    const welcome = await s.next('welcome');
+    assert.equal(welcome.type === 'welcome' && welcome.protocol, 1);
+    const w = await server.connect();
+    const track = uniqueTrack('sockjs');
+    s.send({ type: 'search', track, name: 'Sam' });
+    await s.next('searching');
+    await w.search(track);
+    assert.equal((await w.next('matched')).partner, 'Sam');
+    await s.next('matched');
+    s.send({ type: 'say', text: 'over http', id: 7 });
+    assert.deepEqual(await s.next('ack'), { type: 'ack', id: 7 });
+    assert.equal((await w.next('msg')).text, 'over http');
+    w.say('over ws');
+    const msg = await s.next('msg');
+    assert.equal(msg.type === 'msg' && msg.text, 'over ws');
+    s.send({ type: 'nonsense' });
+    const error = await s.next('error');
+    assert.equal(error.type === 'error' && error.code, 'unknown_type');
+  });
 
-test('a SockJS message over 16 KiB is closed with 1009 and ends the session', async (t) => {
-  const server = await startTestServer(t);
-  const [s, w] = [await sockjsPeer(t, server.url), await server.connect()];
-  await s.next('welcome');
-  const track = uniqueTrack('big');
-  s.send({ type: 'search', track });
-  await s.next('searching');
-  await w.search(track);
-  await s.next('matched');
-  s.send({ type: 'say', text: 'x'.repeat(17_000) });
-  assert.equal((await s.closed).code, 1009);
-  assert.deepEqual((await w.next('partner_left')).type, 'partner_left');
-});
+  test('a SockJS message over 16 KiB is closed with 1009 and ends the session', async (t) => {
+    const server = await start(t);
+    const [s, w] = [await sockjsPeer(t, server.url), await server.connect()];
+    await s.next('welcome');
+    const track = uniqueTrack('big');
+    s.send({ type: 'search', track });
+    await s.next('searching');
+    await w.search(track);
+    await s.next('matched');
+    s.send({ type: 'say', text: 'x'.repeat(17_000) });
+    assert.equal((await s.closed).code, 1009);
+    assert.deepEqual((await w.next('partner_left')).type, 'partner_left');
+  });
 
-test('SockJS clients are rate limited like WebSocket clients', async (t) => {
-  const server = await startTestServer(t, { rate: 1, burst: 2 });
-  const s = await sockjsPeer(t, server.url);
-  await s.next('welcome');
-  for (let i = 0; i < 5; i++) s.send({ type: 'ping', id: i });
-  const error = await s.next('error');
-  assert.equal(error.type === 'error' && error.code, 'rate_limited');
+  test('SockJS clients are rate limited like WebSocket clients', async (t) => {
+    const server = await start(t, { rate: 1, burst: 2 });
+    const s = await sockjsPeer(t, server.url);
+    await s.next('welcome');
+    for (let i = 0; i < 5; i++) s.send({ type: 'ping', id: i });
+    const error = await s.next('error');
+    assert.equal(error.type === 'error' && error.code, 'rate_limited');
+  });
 });
