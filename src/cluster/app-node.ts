@@ -200,8 +200,14 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   }
 
   async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
+    const before = this.#held.get(id)?.length ?? 0;
     const claimed = await this.#store.claim(id, secretHash, newHash);
-    if (claimed) this.#held.delete(id);
+    if (!claimed) return null;
+    // Held here while the claim was on its way (after the store had handed over its list):
+    // they follow what the store held.
+    const during = this.#held.get(id)?.slice(before) ?? [];
+    this.#held.delete(id);
+    if (claimed.server === this.serverId && during.length > 0) claimed.held = [...claimed.held, ...during];
     return claimed;
   }
 

@@ -198,7 +198,7 @@ async function startDeployment(
         sum.chats += s.chats;
         sum.away += s.away;
         const here = new Set<string>();
-        for (const session of app.hub.sessions.values()) if (session.chat) here.add(session.chat.id);
+        for (const member of app.hub.members()) here.add(member.chat);
         for (const chat of here) chatServers.set(chat, (chatServers.get(chat) ?? 0) + 1);
       }
       for (const servers of chatServers.values()) sum.chats -= servers - 1;
