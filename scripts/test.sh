@@ -16,6 +16,9 @@ npx tsc --noEmit -p .
 echo "== lint"
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+# Off until src/ keeps the import rules (today: cycles through hub, remote, cluster-metrics, connection, session; hub imports matchmaker/):
+# echo "== imports"
+# npm run --silent check:imports
 
 files=()
 for tier in unit integration e2e; do
