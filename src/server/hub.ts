@@ -152,6 +152,10 @@ export class Hub implements ConnectionOwner {
     else this.#hold(s);
   }
 
+  onHandlerFault(conn: Connection, type: string, err: unknown): void {
+    this.#log.error({ err, type, session: conn.session?.id }, 'handling a client message or loss failed');
+  }
+
   /** Tells every client `bye` with a retry delay spread over `windowMs`, then closes it with 1012. */
   drain(windowMs: number): void {
     this.#log.info(

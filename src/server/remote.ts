@@ -179,7 +179,7 @@ export class Remote {
         else this.#resumed(conn, fresh, id, secret, claimed.server, claimed.record, claimed.held);
         const deferred = conn.deferred ?? [];
         conn.deferred = null;
-        for (const m of deferred) this.hub.onMessage(conn, m);
+        for (const m of deferred) conn.dispatch(m);
       })
       .catch((err: Error) => this.#log.error({ err }, 'resume failed'));
   }
