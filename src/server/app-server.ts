@@ -118,6 +118,7 @@ export async function startServer(
       logger: log,
     });
     hub.attach(remote);
+    metrics.countFaults('bus', remote.link.faults);
     await remote.start();
   }
 

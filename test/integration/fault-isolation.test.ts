@@ -1,11 +1,14 @@
 /**
- * A handler that throws costs one connection, never the process or other
- * sessions: the connection is closed with 1011 and held for resume,
- * and every fault is counted in /metrics. Faults are injected by patching the running instances.
+ * A handler that throws costs one connection or one bus op, never the process
+ * or other sessions: the connection is closed with 1011 and held for resume,
+ * the op is dropped and the rest of its batch handled, and every fault is
+ * counted in /metrics. Faults are injected by patching the running instances.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SamesongClient } from '../../src/client/client.js';
+import { Channels, type MsgOp } from '../../src/cluster/ops.js';
+import { startCluster } from '../helpers/cluster.js';
 import { httpGet } from '../helpers/http.js';
 import { eventually, startTestServer } from '../helpers/server.js';
 
@@ -79,4 +82,56 @@ test('a loss whose handler throws is counted; the process and other chats go on'
   const e = await server.connect();
   await e.search('after a fault');
   assert.equal((await httpGet(`${server.url}/healthz`)).status, 200);
+});
+
+test('a bus op whose handler throws is dropped; the rest of its batch and later ops are delivered', async (t) => {
+  const cluster = await startCluster(t, { apps: 2 });
+  const [app1, app2] = cluster.apps as [(typeof cluster.apps)[0], (typeof cluster.apps)[0]];
+  const { a, b, chat: chatId } = await cluster.pair(0, 1);
+  const deliver = app2.hub.deliver.bind(app2.hub);
+  app2.hub.deliver = (s, message) => {
+    if (message.type === 'msg' && message.text === 'boom') throw new Error('injected fault');
+    deliver(s, message);
+  };
+
+  // One batch, as the link of app1 would publish it, with the faulty op in the middle.
+  const op = (text: string): MsgOp => ({ op: 'msg', to: b.welcome.id, chat: chatId, text, ts: Date.now() });
+  await app1.remote!.link.bus.publish(
+    Channels.app(app2.config.serverId),
+    JSON.stringify([op('one'), op('boom'), op('two')]),
+  );
+  assert.equal((await b.next('msg')).text, 'one');
+  assert.equal((await b.next('msg')).text, 'two');
+  assert.equal(app2.remote!.link.faults.get('msg'), 1);
+  assert.equal(await faults(app2.url, 'bus', 'msg'), 1);
+
+  await chat(a, b, 'later');
+  await chat(b, a, 'and back');
+  const { a: c, b: d } = await cluster.pair(1, 0);
+  await chat(c, d, 'a new chat');
+  assert.equal(b.closeInfo, null);
+  assert.equal(b.history.filter((m) => m.type === 'msg' && m.text === 'boom').length, 0);
+});
+
+test('a shard op that throws is dropped; the matchmaker handles the rest of the batch and matches on', async (t) => {
+  const cluster = await startCluster(t, { apps: 2 });
+  const [matchmaker] = cluster.matchmakers;
+  const seeker = {
+    session: 'nobody',
+    server: 'nowhere',
+    track: 'a track nobody else seeks',
+    seq: 1,
+    since: 0,
+  };
+  await cluster.apps[0]!.remote!.link.bus.publish(
+    Channels.shard(0),
+    JSON.stringify([
+      { op: 'seek', seeker: null },
+      { op: 'seek', seeker },
+    ]),
+  );
+  await eventually(() => matchmaker!.waiting === 1, 5000, 'the valid seek to wait');
+  assert.equal(matchmaker!.faults.get('seek'), 1);
+  const { a, b } = await cluster.pair(0, 1);
+  await chat(a, b, 'matched after a fault');
 });
