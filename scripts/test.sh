@@ -16,6 +16,8 @@ npx tsc --noEmit -p .
 echo "== lint"
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+echo "== imports"
+npm run --silent check:imports
 
 files=()
 for tier in unit integration e2e; do

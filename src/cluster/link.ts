@@ -8,6 +8,7 @@ import { decodeBatch, Batcher, type BatchResult } from '../bus/batcher.js';
 import type { Bus } from '../bus/bus.js';
 import {
   Channels,
+  opName,
   shardOf,
   type AppOp,
   type HeartbeatOp,
@@ -43,6 +44,8 @@ export class ClusterLink {
   readonly #liveness: Liveness;
   /** Ops lost because the bus was down, by op name. */
   readonly lost = new Map<string, number>();
+  /** Ops received whose handler threw (each was dropped), by op name. */
+  readonly faults = new Map<string, number>();
 
   constructor(
     readonly bus: Bus,
@@ -76,7 +79,7 @@ export class ClusterLink {
 
   async start(): Promise<void> {
     const onAppBatch = (message: string) => {
-      for (const op of decodeBatch<AppOp>(message)) this.handlers.onOp(op);
+      for (const op of decodeBatch<AppOp>(message)) this.#receive(op);
     };
     await this.bus.subscribe(Channels.app(this.options.serverId), onAppBatch);
     await this.bus.subscribe(Channels.apps, onAppBatch);
@@ -115,6 +118,17 @@ export class ClusterLink {
   async close(): Promise<void> {
     this.#batcher.flush();
     this.#liveness.close();
+  }
+
+  /** Hands one received op on; one whose handler throws is dropped, counted and logged, and the batch goes on. */
+  #receive(op: AppOp): void {
+    try {
+      this.handlers.onOp(op);
+    } catch (err) {
+      const name = opName(op);
+      this.faults.set(name, (this.faults.get(name) ?? 0) + 1);
+      this.options.logger.error({ err, op: name }, 'handling a bus op failed; dropped');
+    }
   }
 
   #afterPublish(result: BatchResult<Op>): void {

@@ -117,6 +117,12 @@ export type AppOp =
   MatchOp | TimeoutOp | CollectOp | MsgOp | TypingOp | LeftOp | AwayOp | BackOp | TakeoverOp | DeliverOp;
 export type Op = ShardOp | AppOp | HeartbeatOp;
 
+/** An op's name for logs and metrics, whatever arrived (a batch may hold anything). */
+export function opName(op: unknown): string {
+  const name = typeof op === 'object' && op !== null ? (op as { op?: unknown }).op : undefined;
+  return typeof name === 'string' && name.length <= 32 ? name : 'unknown';
+}
+
 /** The matchmaker shard of a normalised track (FNV-1a over UTF-16 code units). */
 export function shardOf(track: string, shards: number): number {
   let h = 2166136261;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Batcher, decodeBatch } from '../bus/batcher.js';
 import type { Bus } from '../bus/bus.js';
 import { Liveness } from '../cluster/liveness.js';
-import { Channels, type AppOp, type SeekerWire, type ShardOp } from '../cluster/ops.js';
+import { Channels, opName, type AppOp, type SeekerWire, type ShardOp } from '../cluster/ops.js';
 import { newId } from '../util/ids.js';
 import { Matchmaker, type Seeker } from './matchmaker.js';
 
@@ -32,6 +32,8 @@ export interface MatchmakerHandle {
   readonly leader: boolean;
   /** Seekers waiting (0 on a standby). */
   readonly waiting: number;
+  /** Ops received whose handling threw (each was dropped), by op name. */
+  readonly faults: ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
   let matchmaker: Matchmaker | null = null;
   let closed = false;
   let busy = false;
+  const faults = new Map<string, number>();
 
   const fromWire = (w: SeekerWire): Seeker => ({ ...w, avoid: w.avoid ? new Map(w.avoid) : undefined });
   const toWire = (s: Seeker): SeekerWire => ({ ...s, avoid: s.avoid ? [...s.avoid] : undefined });
@@ -77,8 +80,15 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
     matchmaker = mm;
     await o.bus.subscribe(channel, (message) => {
       for (const op of decodeBatch<ShardOp>(message)) {
-        if (op.op === 'seek') mm.seek(fromWire(op.seeker));
-        else if (op.op === 'cancel') mm.cancel(op.session);
+        // One op that throws is dropped, counted and logged; the rest of the batch goes on.
+        try {
+          if (op.op === 'seek') mm.seek(fromWire(op.seeker));
+          else if (op.op === 'cancel') mm.cancel(op.session);
+        } catch (err) {
+          const name = opName(op);
+          faults.set(name, (faults.get(name) ?? 0) + 1);
+          log.error({ err, op: name, shard: o.shard }, 'handling a shard op failed; dropped');
+        }
       }
     });
     await o.bus.publish(Channels.apps, JSON.stringify([{ op: 'collect', shard: o.shard, shards: o.shards }]));
@@ -142,6 +152,7 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
     get waiting() {
       return matchmaker?.size ?? 0;
     },
+    faults,
     async close() {
       if (closed) return;
       closed = true;

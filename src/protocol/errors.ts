@@ -24,6 +24,8 @@ export const CLOSE_DOCS: Record<number, string> = {
   [CloseCode.invalidPayload]: 'a text frame that is not valid UTF-8; the session ends',
   [CloseCode.policyViolation]: 'more than 100 errors within 10 s; the session ends',
   [CloseCode.messageTooBig]: 'a message over 16,384 bytes, reassembled; the session ends',
+  [CloseCode.internalError]:
+    'the server failed while handling a message of this connection (a fault of the server, counted in `/metrics`); the session is held for resume',
   [CloseCode.serviceRestart]: 'the server is draining (after `bye`); the session is held for resume',
   [CloseCode.tryAgainLater]: 'the server is full (connection or open-file limit); no session was made',
   [CloseCode.takenOver]: 'the session was taken over by a `resume` on another connection',

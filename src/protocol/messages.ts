@@ -168,6 +168,8 @@ export const CloseCode = {
   invalidPayload: 1007,
   policyViolation: 1008,
   messageTooBig: 1009,
+  /** The server failed while handling one of this connection's messages (not the client's fault). */
+  internalError: 1011,
   serviceRestart: 1012,
   tryAgainLater: 1013,
   takenOver: 4001,

@@ -15,6 +15,7 @@ import { Connection } from './connection.js';
 import { pingSlots } from './connection-set.js';
 import { connectionCapacity } from './fd-limit.js';
 import { Hub } from './hub.js';
+import type { Session } from './session.js';
 import { inProcessPorts } from './in-process.js';
 import { ServerMetrics } from './metrics.js';
 import { createRequestHandler, type StatsSnapshot } from './routes.js';
@@ -124,6 +125,8 @@ export async function startServer(
   hub = new Hub(hubOptions, (inbound) =>
     node ? node.connect(inbound) : inProcessPorts(inbound, { searchTimeoutMs: hubOptions.searchTimeoutMs }),
   );
+  if (node) metrics.countFaults('bus', node.link.faults);
+
   const live = new LiveStats(metrics, () => hub.chatMessages);
 
   const full = () => hub.connections.size >= maxConnections;
@@ -210,7 +213,7 @@ export async function startServer(
       transport.close(code, reason === 'full' ? 'server full' : 'server restarting');
       return;
     }
-    hub.open(new Connection(transport, hub, limits, metrics));
+    hub.open(new Connection<Session>(transport, hub, limits, metrics));
   }
   // Sockets past what the open-file limit holds are closed at once by Node ('drop') rather
   // than left to fail accept() with EMFILE, which libuv absorbs without telling anyone.

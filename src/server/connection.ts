@@ -14,15 +14,20 @@ import {
 } from '../protocol/index.js';
 import type { ServerMetrics } from './metrics.js';
 import { takeToken, WindowCounter, type BucketState } from './rate-limiter.js';
-import type { Session } from './session.js';
 import type { Transport, TransportEvents } from './transport.js';
 
 /** What the loss of a connection means for its session. */
 export type LossMode = 'end' | 'hold';
 
-export interface ConnectionOwner {
-  onMessage(conn: Connection, message: ClientMessage): void;
-  onClose(conn: Connection, mode: LossMode): void;
+/** Who a connection reports to; `S` is what the owner keeps on it (the Hub: its session). */
+export interface ConnectionOwner<S extends object = object> {
+  onMessage(conn: Connection<S>, message: ClientMessage): void;
+  onClose(conn: Connection<S>, mode: LossMode): void;
+  /**
+   * `onMessage` (for a message of `type`) or `onClose` (`type` close) threw. The
+   * Connection has counted it and, for a message, closes with 1011; the owner logs it.
+   */
+  onHandlerFault?(conn: Connection<S>, type: string, err: unknown): void;
 }
 
 export interface ConnectionLimits {
@@ -37,10 +42,10 @@ export interface ConnectionLimits {
  */
 let created = 0;
 
-export class Connection implements TransportEvents, BucketState {
+export class Connection<S extends object = object> implements TransportEvents, BucketState {
   /** Spreads the liveness pings: each tick of the ping timer pings one slot's connections. */
   readonly slot = created++ & 0x3fffffff;
-  session: Session | null = null;
+  session: S | null = null;
   /** Client messages received so far (a resume must be the first). */
   received = 0;
   alive = true;
@@ -59,7 +64,7 @@ export class Connection implements TransportEvents, BucketState {
 
   constructor(
     readonly transport: Transport,
-    private readonly owner: ConnectionOwner,
+    private readonly owner: ConnectionOwner<S>,
     private readonly limits: ConnectionLimits,
     private readonly metrics: ServerMetrics,
   ) {
@@ -99,15 +104,34 @@ export class Connection implements TransportEvents, BucketState {
 
   /**
    * Closes with a code; misbehaviour codes end the session at once (without
-   * waiting for the closing handshake), 1012 holds it, 4001 leaves it alone.
+   * waiting for the closing handshake), 1011 and 1012 hold it, 4001 leaves it alone.
    */
   close(code: number, reason: string): void {
     if (this.#closed || this.#lossMode !== null) return;
     this.#lossMode =
-      code === CloseCode.serviceRestart ? 'hold' : code === CloseCode.takenOver ? 'none' : 'end';
+      code === CloseCode.serviceRestart || code === CloseCode.internalError
+        ? 'hold'
+        : code === CloseCode.takenOver
+          ? 'none'
+          : 'end';
     this.metrics.closes.inc({ code: String(code) });
     this.transport.close(code, reason);
     if (this.#lossMode === 'end') this.#report();
+  }
+
+  /**
+   * Hands a valid client message to the owner (as it arrives, or later when it
+   * was deferred). A handler that throws costs this connection only: counted,
+   * reported to the owner, closed with 1011 (the session is held for resume).
+   */
+  dispatch(message: ClientMessage): void {
+    if (this.#closed || this.#lossMode !== null) return;
+    try {
+      this.owner.onMessage(this, message);
+    } catch (err) {
+      this.#fault(message.type, err);
+      this.close(CloseCode.internalError, 'internal error');
+    }
   }
 
   /** Drops the connection without a close frame (silent peer). */
@@ -166,7 +190,7 @@ export class Connection implements TransportEvents, BucketState {
       return;
     }
     if (this.deferred) this.deferred.push(parsed.message);
-    else this.owner.onMessage(this, parsed.message);
+    else this.dispatch(parsed.message);
   }
 
   onLost(code: number): void {
@@ -183,7 +207,22 @@ export class Connection implements TransportEvents, BucketState {
     const mode = this.#lossMode;
     if (this.#reported || mode === null) return;
     this.#reported = true;
-    if (mode !== 'none') this.owner.onClose(this, mode);
+    if (mode === 'none') return;
+    // Called from the transport's events: a throw must not reach its emitter (and the process).
+    try {
+      this.owner.onClose(this, mode);
+    } catch (err) {
+      this.#fault('close', err);
+    }
+  }
+
+  #fault(type: string, err: unknown): void {
+    this.metrics.clientFault(type);
+    try {
+      this.owner.onHandlerFault?.(this, type, err);
+    } catch {
+      // Reporting the fault failed too: it is counted, which is all that is left to do.
+    }
   }
 }
 

@@ -23,7 +23,7 @@ import {
 import { systemClock, type Clock } from '../util/clock.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { hashSecret, newId } from '../util/ids.js';
-import type { Connection, ConnectionOwner, LossMode } from './connection.js';
+import type { Connection as AnyConnection, ConnectionOwner, LossMode } from './connection.js';
 import { ConnectionSet } from './connection-set.js';
 import type { ServerMetrics } from './metrics.js';
 import { anonymousName } from './names.js';
@@ -106,7 +106,10 @@ class LocalPartner implements Partner {
 /** A chat weighs two halves on an app server: one per member here, both when the partner is elsewhere. */
 const halves = (partner: Partner): number => (partner.local ? 1 : 2);
 
-export class Hub implements ConnectionOwner, HubInbound {
+/** A connection of this Hub: its session rides on it. */
+type Connection = AnyConnection<Session>;
+
+export class Hub implements ConnectionOwner<Session>, HubInbound {
   readonly connections: ConnectionSet;
   readonly sessions = new Map<string, Session>();
   readonly trackStats: TrackStats;
@@ -212,6 +215,10 @@ export class Hub implements ConnectionOwner, HubInbound {
     if (!s || s.conn !== conn) return;
     if (mode === 'end') this.#endSession(s);
     else this.#goAway(s);
+  }
+
+  onHandlerFault(conn: Connection, type: string, err: unknown): void {
+    this.#log.error({ err, type, session: conn.session?.id }, 'handling a client message or loss failed');
   }
 
   /** Tells every client `bye` with a retry delay spread over `windowMs`, then closes it with 1012. */
@@ -459,11 +466,15 @@ export class Hub implements ConnectionOwner, HubInbound {
       })
       .then((claimed) => {
         if (!conn.open) return;
-        if (!claimed) this.#resumeFailed(conn, 'the resume token is wrong, spent or expired');
-        else this.#resumed(conn, fresh, id, secret, claimed);
-        const deferred = conn.deferred ?? [];
-        conn.deferred = null;
-        for (const m of deferred) this.onMessage(conn, m);
+        try {
+          if (!claimed) this.#resumeFailed(conn, 'the resume token is wrong, spent or expired');
+          else this.#resumed(conn, fresh, id, secret, claimed);
+        } finally {
+          // what the client sent meanwhile is handled now, whatever became of the resume
+          const deferred = conn.deferred ?? [];
+          conn.deferred = null;
+          for (const m of deferred) conn.dispatch(m);
+        }
       })
       .catch((err: Error) => this.#log.error({ err }, 'resume failed'));
   }

@@ -48,6 +48,9 @@ export class ServerMetrics {
   readonly resumes: Counter<'result'>;
   readonly slowReaders: Counter;
   readonly matchWait: Histogram;
+  /** Handler faults by type, per source: `client` (counted here) and those added with countFaults. */
+  readonly #faults = new Map<string, ReadonlyMap<string, number>>();
+  readonly #clientFaults = new Map<string, number>();
 
   constructor(serverId: string, gauges: Gauges) {
     const registers = [this.registry];
@@ -110,11 +113,35 @@ export class ServerMetrics {
       help: 'Connections dropped for exceeding the send buffer limit',
       registers,
     });
+    this.#faults.set('client', this.#clientFaults);
+    const faults = this.#faults;
+    new Counter({
+      name: 'samesong_handler_faults_total',
+      help:
+        'Exceptions thrown while handling a client message or event (that connection closed with 1011) ' +
+        'or a bus op (that op dropped), by source (client, bus) and message or op type',
+      labelNames: ['source', 'type'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, byType] of faults) for (const [type, n] of byType) this.inc({ source, type }, n);
+      },
+    });
     this.matchWait = new Histogram({
       name: 'samesong_match_wait_seconds',
       help: 'Time from search to match',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60],
       registers,
     });
+  }
+
+  /** A client message of `type` (or `close`: the loss of a connection) whose handler threw. */
+  clientFault(type: string): void {
+    this.#clientFaults.set(type, (this.#clientFaults.get(type) ?? 0) + 1);
+  }
+
+  /** Exports faults counted elsewhere, by type, under `source` (the bus link's: `bus`). */
+  countFaults(source: string, byType: ReadonlyMap<string, number>): void {
+    this.#faults.set(source, byType);
   }
 }

@@ -33,7 +33,7 @@ export interface Chatting {
 export type Activity = Idle | Searching | Chatting;
 
 export type Link =
-  | { readonly kind: 'connected'; readonly conn: Connection }
+  | { readonly kind: 'connected'; readonly conn: Connection<Session> }
   | { readonly kind: 'away'; readonly entry: DeadlineEntry<Session> }
   | { readonly kind: 'ended' };
 
@@ -54,13 +54,13 @@ export class Session {
 
   constructor(
     readonly id: string,
-    conn: Connection,
+    conn: Connection<Session>,
   ) {
     this.link = { kind: 'connected', conn };
   }
 
   /** The connection, while connected. */
-  get conn(): Connection | null {
+  get conn(): Connection<Session> | null {
     return this.link.kind === 'connected' ? this.link.conn : null;
   }
 

@@ -65,6 +65,7 @@ test('/metrics: Prometheus text with the documented metric names and live values
     'samesong_no_matches_total',
     'samesong_resumes_total',
     'samesong_slow_reader_drops_total',
+    'samesong_handler_faults_total',
     'samesong_match_wait_seconds',
     'samesong_nodejs_eventloop_lag_seconds',
     'samesong_process_cpu_seconds_total',

@@ -9,6 +9,7 @@ import { Connection } from '../../src/server/connection.js';
 import { Hub } from '../../src/server/hub.js';
 import { inProcessPorts } from '../../src/server/in-process.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
+import type { Session } from '../../src/server/session.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 
@@ -43,7 +44,7 @@ function setup(t: TestContext) {
   const limits = { rate: 1000, burst: 1000, sendBufferLimit: 1 << 20 };
   const connect = () => {
     const transport = new MemoryTransport();
-    h.open(new Connection(transport, h, limits, metrics));
+    h.open(new Connection<Session>(transport, h, limits, metrics));
     return transport;
   };
   const gauges = () => ({ searching: h.searching, chats: h.chats, away: h.away, sessions: h.sessions.size });
