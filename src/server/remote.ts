@@ -75,7 +75,13 @@ export class Remote {
         this.hub.searchTimedOut(w.session, w.seq, w.track);
       }
     });
-    registerClusterMetrics(hub.metrics.registry, this);
+    registerClusterMetrics(hub.metrics.registry, {
+      lostOps: () => this.link.lost,
+      busUp: () => this.link.bus.connected,
+      storeFailures: () => this.storeFailures,
+      staleOps: () => this.stale,
+      searchBackstops: () => this.searchBackstops,
+    });
     this.shards = options.shards;
   }
 
