@@ -29,9 +29,19 @@ export interface MatchmakerServiceOptions {
 
 export interface MatchmakerHandle {
   readonly id: string;
+  readonly shard: number;
+  readonly shards: number;
   readonly leader: boolean;
   /** Seekers waiting (0 on a standby). */
   readonly waiting: number;
+  /** Matches made since this process started (only ever grows; a standby makes none). */
+  readonly matches: number;
+  /** Searches that timed out unmatched since this process started (only ever grows). */
+  readonly timeouts: number;
+  /** True while the bus is connected. */
+  readonly busUp: boolean;
+  /** True from the moment close() is called. */
+  readonly closing: boolean;
   close(): Promise<void>;
 }
 
@@ -46,6 +56,8 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
   let matchmaker: Matchmaker | null = null;
   let closed = false;
   let busy = false;
+  let matches = 0;
+  let timeouts = 0;
 
   const fromWire = (w: SeekerWire): Seeker => ({ ...w, avoid: w.avoid ? new Map(w.avoid) : undefined });
   const toWire = (s: Seeker): SeekerWire => ({ ...s, avoid: s.avoid ? [...s.avoid] : undefined });
@@ -55,6 +67,7 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
       { searchTimeoutMs: o.searchTimeoutMs },
       {
         onMatch(waiting, arriving) {
+          matches++;
           const op: AppOp = {
             op: 'match',
             chat: newId(6),
@@ -65,6 +78,7 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
           if (arriving.server !== waiting.server) out.send(Channels.app(arriving.server), op);
         },
         onTimeout(seeker) {
+          timeouts++;
           out.send(Channels.app(seeker.server), {
             op: 'timeout',
             session: seeker.session,
@@ -136,11 +150,25 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
 
   return {
     id: o.id,
+    shard: o.shard,
+    shards: o.shards,
     get leader() {
       return matchmaker !== null;
     },
     get waiting() {
       return matchmaker?.size ?? 0;
+    },
+    get matches() {
+      return matches;
+    },
+    get timeouts() {
+      return timeouts;
+    },
+    get busUp() {
+      return o.bus.connected;
+    },
+    get closing() {
+      return closed;
     },
     async close() {
       if (closed) return;
