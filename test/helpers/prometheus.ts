@@ -1,5 +1,6 @@
 /** Reading Prometheus text exposition in tests: metric families, their types and sample values. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 
 /** Each metric family's type, from its `# TYPE name type` line. */
 export function metricTypes(text: string): Map<string, string> {
@@ -28,4 +29,23 @@ export function sampleValue(text: string, name: string, labels = ''): number | u
     if (m[1] === name && (m[2] ?? '').includes(labels)) return Number(m[3]);
   }
   return undefined;
+}
+
+/**
+ * `promtool check metrics` (Debian package prometheus; scripts/ensure-system-deps.sh
+ * installs it) finds nothing wrong with the text: names, types, help, units.
+ */
+export async function assertPromtoolAccepts(text: string): Promise<void> {
+  const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
+  const code = await new Promise<number | string>((resolve, reject) => {
+    child.once('error', (err) =>
+      reject(new Error(`promtool: ${err.message} (install the Debian package prometheus)`)),
+    );
+    child.once('close', (c, signal) => resolve(c ?? signal ?? 'unknown'));
+    child.stdin.end(text);
+  });
+  assert.equal(code, 0, `promtool check metrics:\n${output}`);
 }

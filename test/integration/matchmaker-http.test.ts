@@ -7,7 +7,12 @@ import { startMatchmakerHttp, type MatchmakerHttpHandle } from '../../src/matchm
 import { startMatchmaker, type MatchmakerHandle } from '../../src/matchmaker/service.js';
 import { startCluster } from '../helpers/cluster.js';
 import { httpGet } from '../helpers/http.js';
-import { assertTotalsAreCounters, metricTypes, sampleValue } from '../helpers/prometheus.js';
+import {
+  assertPromtoolAccepts,
+  assertTotalsAreCounters,
+  metricTypes,
+  sampleValue,
+} from '../helpers/prometheus.js';
 import { startRedis } from '../helpers/redis.js';
 import { uniqueTrack } from '../helpers/server.js';
 
@@ -58,6 +63,7 @@ test('a leading matchmaker: /healthz, /readyz says leader, /metrics counts match
   assert.equal(types.get('process_cpu_seconds_total'), 'counter');
   assert.equal(types.get('nodejs_heap_size_used_bytes'), 'gauge');
   assertTotalsAreCounters(text);
+  await assertPromtoolAccepts(text);
   const labels = `matchmaker="${mm.id}",shard="0/1"`;
   assert.equal(sampleValue(text, 'samesong_matchmaker_leader', labels), 1);
   assert.equal(sampleValue(text, 'samesong_matchmaker_waiting_seekers', labels), 0);

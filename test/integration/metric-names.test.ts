@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startCluster } from '../helpers/cluster.js';
 import { httpGet } from '../helpers/http.js';
-import { assertTotalsAreCounters, metricTypes, sampleValue } from '../helpers/prometheus.js';
+import {
+  assertPromtoolAccepts,
+  assertTotalsAreCounters,
+  metricTypes,
+  sampleValue,
+} from '../helpers/prometheus.js';
 
 test("an app server's /metrics: every _total is a counter; process metrics under their standard names", async (t) => {
   const c = await startCluster(t, { apps: 1 });
@@ -25,6 +30,7 @@ test("an app server's /metrics: every _total is a counter; process metrics under
   }
   assert.equal(types.get('samesong_bus_up'), 'gauge');
   assertTotalsAreCounters(answer.body);
+  await assertPromtoolAccepts(answer.body);
 
   assert.equal(types.get('process_cpu_seconds_total'), 'counter');
   assert.equal(types.get('nodejs_heap_size_used_bytes'), 'gauge');
