@@ -2,6 +2,12 @@
 import { pino } from 'pino';
 import { RedisBus } from '../bus/redis-bus.js';
 import { MATCHMAKER_OPTIONS, parseShard } from '../cluster/config.js';
+import {
+  MATCHMAKER_HTTP_OPTIONS,
+  metricsPort,
+  startMatchmakerHttp,
+  type MatchmakerHttpHandle,
+} from '../matchmaker/http.js';
 import { startMatchmaker } from '../matchmaker/service.js';
 import { newId } from '../util/ids.js';
 import type { Command } from './command.js';
@@ -10,13 +16,15 @@ import { ExitCode } from './io.js';
 export const matchmakerCommand: Command = {
   name: 'matchmaker',
   summary: 'run the matchmaker of one shard of a scaled deployment',
-  options: MATCHMAKER_OPTIONS,
+  options: [...MATCHMAKER_OPTIONS, ...MATCHMAKER_HTTP_OPTIONS],
   help: {
     usage: 'samesong matchmaker --redis URL --shard I/K [--cluster] [options]',
     summary: 'Keeps the waiting queues of the tracks that hash to shard I of K.',
     details:
       'Run one per shard; run a second one with the same --shard as a standby: it takes over\n' +
-      'within --lock seconds when the leader dies, and collects the waiting seekers again.',
+      'within --lock seconds when the leader dies, and collects the waiting seekers again.\n' +
+      'Each serves /metrics, /healthz and /readyz (200 for a leader or a ready standby, with\n' +
+      '{"role":"leader"} or {"role":"standby"}) on --metrics-port, 9400 + I unless told.',
   },
   async run(args, io) {
     const v = args.values;
@@ -51,11 +59,30 @@ export const matchmakerCommand: Command = {
       lockMs: (v.lock as number) * 1000,
       logger,
     });
+    const port = metricsPort(v['metrics-port'] as number | undefined, shard.shard);
+    let http: MatchmakerHttpHandle | null = null;
+    if (port !== 0) {
+      const host = v['metrics-host'] as string;
+      try {
+        http = await startMatchmakerHttp({ matchmaker: handle, host, port });
+      } catch (err) {
+        io.stderr.write(
+          `samesong matchmaker: cannot serve metrics on ${host}:${port}: ${(err as Error).message} (choose another with --metrics-port, or 0 for none)\n`,
+        );
+        await handle.close();
+        await bus.close();
+        return ExitCode.failure;
+      }
+      logger.info({ url: http.url }, 'metrics, health and readiness served');
+    }
     io.stdout.write(
-      `samesong matchmaker ${id} serving shard ${shard.shard}/${shard.shards} (${handle.leader ? 'leader' : 'standby'})\n`,
+      `samesong matchmaker ${id} serving shard ${shard.shard}/${shard.shards} (${handle.leader ? 'leader' : 'standby'})` +
+        `${http ? `; metrics at ${http.url}/metrics` : ''}\n`,
     );
     await new Promise<void>((resolve) => io.onStop(resolve, resolve));
+    // /readyz answers 503 while the shard is handed over, then the port closes
     await handle.close();
+    await http?.close();
     await bus.close();
     io.stdout.write(`samesong matchmaker ${id}: stopped\n`);
     return ExitCode.ok;

@@ -112,7 +112,13 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       if (this.#searchSeqs.get(w.session) === w.seq) this.#searchSeqs.delete(w.session);
       if (this.#hub.searchTimedOut(w.session, w.seq, w.track)) this.searchBackstops++;
     });
-    registerClusterMetrics(options.registry, this);
+    registerClusterMetrics(options.registry, {
+      lostOps: () => this.link.lost,
+      busUp: () => this.link.bus.connected,
+      storeFailures: () => this.#store.failures,
+      staleOps: () => this.stale,
+      searchBackstops: () => this.searchBackstops,
+    });
   }
 
   get serverId(): string {

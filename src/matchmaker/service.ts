@@ -29,11 +29,21 @@ export interface MatchmakerServiceOptions {
 
 export interface MatchmakerHandle {
   readonly id: string;
+  readonly shard: number;
+  readonly shards: number;
   readonly leader: boolean;
   /** Seekers waiting (0 on a standby). */
   readonly waiting: number;
   /** Ops received whose handling threw (each was dropped), by op name. */
   readonly faults: ReadonlyMap<string, number>;
+  /** Matches made since this process started (only ever grows; a standby makes none). */
+  readonly matches: number;
+  /** Searches that timed out unmatched since this process started (only ever grows). */
+  readonly timeouts: number;
+  /** True while the bus is connected. */
+  readonly busUp: boolean;
+  /** True from the moment close() is called. */
+  readonly closing: boolean;
   close(): Promise<void>;
 }
 
@@ -49,6 +59,8 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
   let closed = false;
   let busy = false;
   const faults = new Map<string, number>();
+  let matches = 0;
+  let timeouts = 0;
 
   const fromWire = (w: SeekerWire): Seeker => ({ ...w, avoid: w.avoid ? new Map(w.avoid) : undefined });
   const toWire = (s: Seeker): SeekerWire => ({ ...s, avoid: s.avoid ? [...s.avoid] : undefined });
@@ -58,6 +70,7 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
       { searchTimeoutMs: o.searchTimeoutMs },
       {
         onMatch(waiting, arriving) {
+          matches++;
           const op: AppOp = {
             op: 'match',
             chat: newId(6),
@@ -68,6 +81,7 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
           if (arriving.server !== waiting.server) out.send(Channels.app(arriving.server), op);
         },
         onTimeout(seeker) {
+          timeouts++;
           out.send(Channels.app(seeker.server), {
             op: 'timeout',
             session: seeker.session,
@@ -146,6 +160,8 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
 
   return {
     id: o.id,
+    shard: o.shard,
+    shards: o.shards,
     get leader() {
       return matchmaker !== null;
     },
@@ -153,6 +169,18 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
       return matchmaker?.size ?? 0;
     },
     faults,
+    get matches() {
+      return matches;
+    },
+    get timeouts() {
+      return timeouts;
+    },
+    get busUp() {
+      return o.bus.connected;
+    },
+    get closing() {
+      return closed;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -54,20 +54,27 @@ export interface AppProcess {
   process: ManagedProcess;
 }
 
+/** A matchmaker process, with its own HTTP port (/metrics, /healthz, /readyz). */
+export interface MatchmakerProcess extends ManagedProcess {
+  readonly shard: number;
+  /** http://host:port of its metrics port. */
+  readonly metricsUrl: string;
+}
+
 export interface LocalDeployment {
   readonly redis: RedisServerHandle | null;
   /** The Redis Cluster started for `cluster: true`. */
   readonly redisCluster: RedisClusterHandle | null;
   readonly redisUrl: string;
   readonly apps: AppProcess[];
-  readonly matchmakers: ManagedProcess[];
+  readonly matchmakers: MatchmakerProcess[];
   readonly haproxy: HaproxyHandle | null;
   /** HAProxy's URL, or the first app server's when there is no HAProxy. */
   readonly url: string;
   /** Starts (or restarts, with the same id and port) app server `index`. */
   startApp(index: number): Promise<AppProcess>;
   /** Starts one more matchmaker for a shard (a standby when one leads). */
-  startMatchmaker(shard: number): Promise<ManagedProcess>;
+  startMatchmaker(shard: number): Promise<MatchmakerProcess>;
   stop(): Promise<void>;
 }
 
@@ -97,8 +104,10 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
     const shards = String(o.matchmakers);
     const node = process.execPath;
 
-    const matchmakers: ManagedProcess[] = [];
+    const matchmakers: MatchmakerProcess[] = [];
     const startMatchmaker = async (shard: number) => {
+      // a free port each: a standby shares its shard's default port
+      const metricsPort = await freePort(host);
       const args = [
         BIN,
         'matchmaker',
@@ -107,16 +116,26 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         '--shard',
         `${shard}/${shards}`,
         ...(o.cluster ? ['--cluster'] : []),
+        '--metrics-host',
+        host,
+        '--metrics-port',
+        String(metricsPort),
         ...(o.matchmakerArgs ?? []),
       ];
       const proc = startProcess(`matchmaker ${shard}/${shards}`, node, args);
       started.push(proc);
-      matchmakers.push(proc);
+      const mm: MatchmakerProcess = Object.assign(proc, {
+        shard,
+        metricsUrl: `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}`,
+      });
+      matchmakers.push(mm);
       await waitForOutput(proc, /serving shard/);
-      return proc;
+      return mm;
     };
     for (let i = 0; i < o.matchmakers; i++) await startMatchmaker(i);
-    progress(`${o.matchmakers} matchmaker(s)`);
+    progress(
+      `${o.matchmakers} matchmaker(s), metrics: ${matchmakers.map((m) => `${m.metricsUrl}/metrics`).join(' ')}`,
+    );
 
     const apps: AppProcess[] = [];
     const startApp = async (index: number) => {

@@ -1,41 +1,46 @@
 /**
  * Metrics of an app server's cluster side: what the bus lost while Redis was
  * down, failed resume-state writes, ops that arrived for sessions gone, and
- * searches the backstop ended. Read when scraped, never on the hot path.
+ * searches the backstop ended. Read when scraped, never on the hot path; the
+ * counts only grow, so each `_total` is exported as a counter.
  */
-import { Gauge, type Registry } from 'prom-client';
-import { readOnScrape } from './metrics.js';
+import { Counter, type Registry } from 'prom-client';
+import { counterOnScrape, readOnScrape } from '../util/prometheus.js';
 
-/** What the cluster side of an app server counts. */
+/** What the cluster metrics read, each time /metrics is scraped. */
 export interface ClusterMetricsSource {
-  readonly link: {
-    readonly lost: ReadonlyMap<string, number>;
-    readonly bus: { readonly connected: boolean };
-  };
-  readonly storeFailures: number;
-  readonly stale: number;
-  readonly searchBackstops: number;
+  /** Ops not published because the bus was down, by op name (counts only grow). */
+  lostOps(): ReadonlyMap<string, number>;
+  busUp(): boolean;
+  /** Resume-state writes that failed. */
+  storeFailures(): number;
+  /** Ops for sessions no longer on this server. */
+  staleOps(): number;
+  /** Searches ended with no_match because no answer came from the matchmaker. */
+  searchBackstops(): number;
 }
 
-export function registerClusterMetrics(registry: Registry, remote: ClusterMetricsSource): void {
-  const registers = [registry];
-  new Gauge({
+export function registerClusterMetrics(registry: Registry, source: ClusterMetricsSource): void {
+  new Counter({
     name: 'samesong_bus_lost_ops_total',
     help: 'Ops not published because the bus was down, by op',
     labelNames: ['op'],
-    registers,
+    registers: [registry],
     collect() {
       this.reset();
-      for (const [op, n] of remote.link.lost) this.set({ op }, n);
+      for (const [op, n] of source.lostOps()) this.inc({ op }, n);
     },
   });
-  const gauge = (name: string, help: string, read: () => number) => readOnScrape(registry, name, help, read);
-  gauge('samesong_bus_up', '1 while the bus (Redis) is connected', () => (remote.link.bus.connected ? 1 : 0));
-  gauge('samesong_store_failures_total', 'Resume-state writes that failed', () => remote.storeFailures);
-  gauge('samesong_bus_stale_ops_total', 'Ops for sessions no longer here', () => remote.stale);
-  gauge(
+  readOnScrape(registry, 'samesong_bus_up', '1 while the bus (Redis) is connected', () =>
+    source.busUp() ? 1 : 0,
+  );
+  const counter = (name: string, help: string, read: () => number) =>
+    counterOnScrape(registry, name, help, read);
+  counter('samesong_store_failures_total', 'Resume-state writes that failed', () => source.storeFailures());
+  counter('samesong_bus_stale_ops_total', 'Ops for sessions no longer here', () => source.staleOps());
+  counter(
     'samesong_search_backstops_total',
     'Searches ended with no_match because no answer came from the matchmaker',
-    () => remote.searchBackstops,
+    () => source.searchBackstops(),
   );
 }

@@ -1,9 +1,12 @@
 /**
  * Every metric the app server exports, in one place. Names are snake_case with
- * Prometheus unit suffixes; histograms use fixed buckets so they merge across
- * app servers.
+ * Prometheus unit suffixes; a name ending in `_total` is always a counter, and
+ * never a gauge. Node's process metrics keep their standard names
+ * (src/util/prometheus.ts). Histograms use fixed buckets so they merge
+ * across app servers.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics, counterOnScrape, readOnScrape } from '../util/prometheus.js';
 
 export interface Gauges {
   connections(): number;
@@ -22,18 +25,6 @@ export interface HotCounts {
   messagesIn: number;
   messagesOut: number;
   chatMessages: number;
-}
-
-/** A gauge whose value is read from the running server each time /metrics is scraped. */
-export function readOnScrape(registry: Registry, name: string, help: string, read: () => number): Gauge {
-  return new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read());
-    },
-  });
 }
 
 export class ServerMetrics {
@@ -55,7 +46,7 @@ export class ServerMetrics {
   constructor(serverId: string, gauges: Gauges) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ server: serverId });
-    collectDefaultMetrics({ register: this.registry, prefix: 'samesong_' });
+    collectProcessMetrics(this.registry);
     const gauge = (name: string, help: string, read: () => number) =>
       readOnScrape(this.registry, name, help, read);
     gauge('samesong_connections', 'Open client connections', gauges.connections);
@@ -65,15 +56,7 @@ export class ServerMetrics {
     gauge('samesong_draining', '1 while the server drains', () => (gauges.draining() ? 1 : 0));
     const counts = this.counts;
     const counter = (name: string, help: string, key: keyof HotCounts) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(counts[key]);
-        },
-      });
+      counterOnScrape(this.registry, name, help, () => counts[key]);
     counter('samesong_client_messages_total', 'Client messages received', 'messagesIn');
     counter('samesong_server_messages_total', 'Server messages sent to clients', 'messagesOut');
     counter('samesong_chat_messages_total', 'Chat messages accepted for delivery', 'chatMessages');

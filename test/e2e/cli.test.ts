@@ -30,6 +30,16 @@ test('samesong serve --help lists every option with its default and environment 
   assert.match(stdout, /\[default: 30\]/);
 });
 
+test('samesong matchmaker --help lists its metrics port and address, with their environment variables', async (t) => {
+  const { code, stdout, stderr } = await runCli(t, ['matchmaker', '--help']);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^\s+--metrics-port P\s.*9400 \+ shard I.*\[env: SAMESONG_METRICS_PORT\]$/m);
+  assert.match(
+    stdout,
+    /^\s+--metrics-host ADDR\s.*\[default: 127\.0\.0\.1\] \[env: SAMESONG_METRICS_HOST\]$/m,
+  );
+});
+
 for (const [args, env, pattern] of [
   [['--nope'], {}, /unknown option --nope/],
   [['--port', 'abc'], {}, /--port must be a whole number, got "abc"/],

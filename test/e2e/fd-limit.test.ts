@@ -104,5 +104,5 @@ test(`with ulimit -n ${SOFT_LIMIT} the server refuses past its limit, never cras
     metrics.body,
     /samesong_refused_connections_total\{[^}]*reason="open_file_limit"[^}]*\} [1-9]/,
   );
-  assert.match(metrics.body, /samesong_process_max_fds\{[^}]*\} 256/);
+  assert.match(metrics.body, /^process_max_fds\{[^}]*\} 256$/m);
 });

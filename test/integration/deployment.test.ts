@@ -195,6 +195,12 @@ test('the shard leader killed while a seeker waits: the standby takes over and m
   const { deployment: d, connect } = await deploy(t);
   const standby = await d.startMatchmaker(0);
   assert.match(standby.output(), /standby/);
+  const role = async (url: string) => {
+    const answer = await fetch(`${url}/readyz`);
+    return { status: answer.status, ...((await answer.json()) as { role: string }) };
+  };
+  assert.deepEqual(await role(d.matchmakers[0]!.metricsUrl), { status: 200, ready: true, role: 'leader' });
+  assert.deepEqual(await role(standby.metricsUrl), { status: 200, ready: true, role: 'standby' });
   const track = uniqueTrack();
   const a = await connect(d.apps[0]!.url);
   await a.search(track, 'Ann');
@@ -204,6 +210,11 @@ test('the shard leader killed while a seeker waits: the standby takes over and m
   assert.equal((await b.next('matched')).partner, 'Ann');
   await a.next('matched');
   await until('the standby leads', () => /leading the shard/.test(standby.output()));
+  assert.equal((await role(standby.metricsUrl)).role, 'leader');
+  assert.match(
+    await (await fetch(`${standby.metricsUrl}/metrics`)).text(),
+    /^samesong_matchmaker_leader\{[^}]*\} 1$/m,
+  );
 });
 
 test('a 3-master Redis Cluster deployment: sharded pub/sub carries a cross-server chat', async (t) => {

@@ -67,9 +67,10 @@ test('/metrics: Prometheus text with the documented metric names and live values
     'samesong_slow_reader_drops_total',
     'samesong_handler_faults_total',
     'samesong_match_wait_seconds',
-    'samesong_nodejs_eventloop_lag_seconds',
-    'samesong_process_cpu_seconds_total',
-    'samesong_process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
   ];
   for (const name of names) assert.match(answer.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
   const value = (name: string) => {
