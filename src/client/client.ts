@@ -54,6 +54,14 @@ export class SamesongClient {
   #waiters: Waiter[] = [];
   #closeInfo: CloseInfo | null = null;
   #welcome: WelcomeMessage | null = null;
+  #chat: string | null = null;
+  #resumeLast: number | undefined;
+  /** The highest `seq` received in the current chat (PROTOCOL 1.1): sent as `last` on resume. */
+  lastSeq = 0;
+  /** `msg`s dropped because their `seq` was not above `lastSeq` (a replay may repeat one). */
+  duplicates = 0;
+  /** Messages missing by `seq` (a `seq` more than one above the last): must stay 0. */
+  gaps = 0;
 
   private constructor(
     readonly ws: WebSocket,
@@ -85,6 +93,7 @@ export class SamesongClient {
       } catch {
         return;
       }
+      if (!this.#track(m)) return;
       this.history.push(m);
       const i = this.#waiters.findIndex((w) => w.type === undefined || w.type === m.type);
       if (i >= 0) {
@@ -174,9 +183,36 @@ export class SamesongClient {
     this.send(id === undefined ? { type: 'say', text } : { type: 'say', text, id });
   }
 
-  async resume(token: string): Promise<ResumedMessage> {
-    this.send({ type: 'resume', token });
+  /** Sends `resume` (with `last` when given) and waits for `resumed`. */
+  async resume(token: string, last?: number): Promise<ResumedMessage> {
+    this.#resumeLast = last;
+    this.send(last === undefined ? { type: 'resume', token } : { type: 'resume', token, last });
     return this.next('resumed');
+  }
+
+  /** Keeps the chat's `seq` (1.1); false for a `msg` to drop as a duplicate. */
+  #track(m: ServerMessage): boolean {
+    if (m.type === 'matched') {
+      this.#chat = m.chat;
+      this.lastSeq = 0;
+    } else if (m.type === 'resumed') {
+      if (m.chat !== undefined && m.chat !== this.#chat) {
+        this.#chat = m.chat;
+        this.lastSeq = this.#resumeLast ?? 0;
+      }
+    } else if (m.type === 'msg' && typeof m.seq === 'number') {
+      if (m.chat !== this.#chat) {
+        this.#chat = m.chat;
+        this.lastSeq = 0;
+      }
+      if (m.seq <= this.lastSeq) {
+        this.duplicates++;
+        return false;
+      }
+      this.gaps += m.seq - this.lastSeq - 1;
+      this.lastSeq = m.seq;
+    }
+    return true;
   }
 
   /** Closes with a close frame (default 1000) and waits until closed. */

@@ -28,6 +28,17 @@ import type { SessionStore } from './session-store.js';
 
 /** How long after the search timeout a search with no answer from its matchmaker ends anyway. */
 const SEARCH_SLACK_MS = 2000;
+/** Pause between tries to store a message while the store is unreachable. */
+const STORE_RETRY_MS = 250;
+
+/** `p`, or a rejection once `ms` have passed. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 export interface ClusterNodeOptions extends LinkOptions {
   bus: Bus;
@@ -58,9 +69,10 @@ class RemotePartner implements Partner {
     private readonly node: ClusterNode,
   ) {}
 
-  msg(chat: string, text: string, ts: number): void {
-    if (this.graceEntry) this.node.holdFor(this.id, encodeMsg(chat, text, ts));
-    else this.node.link.toServer(this.server, { op: 'msg', to: this.id, chat, text, ts });
+  msg(chat: string, _frame: string, text: string, ts: number, seq: number): void {
+    // While its app server is thought dead, the stream in the store is how it gets the message.
+    if (!this.graceEntry)
+      this.node.link.toServer(this.server, { op: 'msg', to: this.id, chat, text, ts, seq });
   }
   typing(chat: string): void {
     if (!this.away) this.node.link.toServer(this.server, { op: 'typing', to: this.id, chat });
@@ -104,7 +116,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     this.link = new ClusterLink(options.bus, options, {
       onOp: (op) => this.#onOp(op),
       onServerDown: (server) => this.#serverDown(server),
-      onUndelivered: (server, ops) => this.#undelivered(server, ops),
+      onUndelivered: (server) => this.#undelivered(server),
       onBusUp: () => this.#busUp(),
     });
     this.#graceQueue = new DeadlineQueue(options.resumeGraceMs, (g) => this.#graceEnded(g));
@@ -205,10 +217,27 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     this.#store.hold(id, message);
   }
 
+  async append(to: string, _chat: string, _seq: number, frame: string, deadline: number): Promise<void> {
+    // Redis down or stalled: try again until the deadline (a retry may store the frame twice;
+    // a resume keeps one of each seq).
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('the message could not be stored in time');
+      try {
+        return await within(this.#store.append(to, frame), left);
+      } catch {
+        await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
+      }
+    }
+  }
+
   async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const before = this.#held.get(id)?.length ?? 0;
     const claimed = await this.#store.claim(id, secretHash, newHash);
     if (!claimed) return null;
+    const r = claimed.record;
+    if (r.state === 'chatting' && r.partner && r.chat)
+      claimed.sent = await this.#store.lastSeq(r.partner, r.chat);
     // Held here while the claim was on its way (after the store had handed over its list):
     // they follow what the store held.
     const during = this.#held.get(id)?.slice(before) ?? [];
@@ -270,7 +299,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
         for (const s of [...hub.searches()]) if (shardOf(s.track, op.shards) === op.shard) this.seek(s);
         return;
       case 'msg':
-        return this.#counted(hub.toMember(op.to, op.chat, encodeMsg(op.chat, op.text, op.ts)));
+        return this.#counted(hub.msgFor(op.to, op.chat, encodeMsg(op.chat, op.text, op.ts, op.seq), op.seq));
       case 'typing':
         return this.#counted(hub.toMember(op.to, op.chat, TYPING_FRAME, false));
       case 'left':
@@ -313,7 +342,9 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     const now = Date.now();
     for (const [id, m] of this.#moved) if (m.until < now) this.#moved.delete(id);
     this.#moved.set(op.to, { server: op.server, until: now + this.options.resumeGraceMs + 60_000 });
-    this.#hub.takeover(op.to, op.server);
+    // chat messages that reached it here while it was away: the new server keeps those it lacks
+    for (const message of this.#hub.takeover(op.to, op.server) ?? [])
+      this.link.toServer(op.server, { op: 'deliver', to: op.to, message });
   }
 
   #match(op: MatchOp): void {
@@ -363,11 +394,9 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     }
   }
 
-  #undelivered(server: string, ops: AppOp[]): void {
-    // Nobody listens on that app server's channel: it is gone. Keep what its sessions were sent.
-    for (const op of ops) {
-      if (op.op === 'msg') this.#store.hold(op.to, encodeMsg(op.chat, op.text, op.ts));
-    }
+  #undelivered(server: string): void {
+    // Nobody listens on that app server's channel: it is gone. What its sessions were sent is in
+    // their streams, for their resume elsewhere.
     if (!this.link.isAlive(server)) this.#serverDown(server);
   }
 

@@ -63,6 +63,8 @@ export interface MsgOp {
   chat: string;
   text: string;
   ts: number;
+  /** Its place in the stream of `to` (already stored there). */
+  seq: number;
 }
 export interface TypingOp {
   op: 'typing';

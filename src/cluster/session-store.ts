@@ -6,6 +6,7 @@
  * so a resume is claimed atomically by one script.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { Limits, msgPrefix, seqOfMsg } from '../protocol/index.js';
 import type { Claimed, ResumePort, SessionRecord } from '../server/ports.js';
 
 export type { Claimed, SessionRecord };
@@ -13,6 +14,15 @@ export type { Claimed, SessionRecord };
 const key = (id: string) => `samesong:s:{${id}}`;
 const heldKey = (id: string) => `samesong:h:{${id}}`;
 const serverKey = (server: string) => `samesong:srv:{${server}}`;
+/** A session's stream: the chat messages sent to it (encoded, with their seq), the last few. */
+const streamKey = (id: string) => `samesong:in:{${id}}`;
+
+const APPEND = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
 
 const CLAIM = `
 local h = redis.call('HGET', KEYS[1], 'h')
@@ -23,7 +33,8 @@ redis.call('PERSIST', KEYS[1])
 local rec = redis.call('HGET', KEYS[1], 'rec')
 local held = redis.call('LRANGE', KEYS[2], 0, -1)
 redis.call('DEL', KEYS[2])
-return {srv, rec, held}
+local stream = redis.call('LRANGE', KEYS[3], 0, -1)
+return {srv, rec, held, stream}
 `;
 
 type RedisLike = Redis | Cluster;
@@ -33,9 +44,13 @@ type RedisLike = Redis | Cluster;
  * (a failed write is counted, never thrown); claim() is atomic: of two
  * resumes with the same token, one wins.
  */
-export interface SessionStore extends ResumePort {
+export interface SessionStore extends Omit<ResumePort, 'append'> {
   /** Writes that failed (store unreachable). */
   readonly failures: number;
+  /** Appends `frame` to the stream of session `to` (trimmed, expiring); settles once stored. */
+  append(to: string, frame: string): Promise<void>;
+  /** The `seq` of the last message in the stream of session `to` for `chat` (0 when none is kept). */
+  lastSeq(to: string, chat: string): Promise<number>;
   /** An app server died: its sessions' state expires with the grace period. */
   expireServer(server: string): Promise<number>;
 }
@@ -49,7 +64,26 @@ export class RedisSessionStore implements SessionStore {
     private readonly server: string,
     private readonly graceMs: number,
   ) {
-    redis.defineCommand('samesongClaim', { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand('samesongClaim', { numberOfKeys: 3, lua: CLAIM });
+    redis.defineCommand('samesongAppend', { numberOfKeys: 1, lua: APPEND });
+  }
+
+  /** A stream outlives a member's connection by the grace period and then some (10 minutes). */
+  get #streamTtlMs(): number {
+    return this.graceMs + 600_000;
+  }
+
+  async append(to: string, frame: string): Promise<void> {
+    await (
+      this.redis as unknown as {
+        samesongAppend(k: string, frame: string, keep: number, ttl: number): Promise<number>;
+      }
+    ).samesongAppend(streamKey(to), frame, Limits.historyMessages, this.#streamTtlMs);
+  }
+
+  async lastSeq(to: string, chat: string): Promise<number> {
+    const frame = await this.redis.lindex(streamKey(to), -1);
+    return frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0;
   }
 
   #quiet(p: Promise<unknown>): void {
@@ -76,7 +110,7 @@ export class RedisSessionStore implements SessionStore {
 
   /** The session ended for good. */
   remove(id: string): void {
-    this.#quiet(this.redis.del(key(id), heldKey(id)));
+    this.#quiet(this.redis.del(key(id), heldKey(id), streamKey(id)));
     this.#quiet(this.redis.srem(serverKey(this.server), id));
   }
 
@@ -90,17 +124,22 @@ export class RedisSessionStore implements SessionStore {
   async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const result = (await (
       this.redis as unknown as {
-        samesongClaim(k1: string, k2: string, ...args: string[]): Promise<[string, string, string[]] | null>;
+        samesongClaim(
+          k1: string,
+          k2: string,
+          k3: string,
+          ...args: string[]
+        ): Promise<[string, string, string[], string[]] | null>;
       }
-    ).samesongClaim(key(id), heldKey(id), secretHash, newHash, this.server)) as
-      [string, string, string[]] | null;
+    ).samesongClaim(key(id), heldKey(id), streamKey(id), secretHash, newHash, this.server)) as
+      [string, string, string[], string[]] | null;
     if (!result) return null;
-    const [server, rec, held] = result;
+    const [server, rec, held, history] = result;
     if (server !== this.server) {
       this.#quiet(this.redis.srem(serverKey(server), id));
       this.#quiet(this.redis.sadd(serverKey(this.server), id));
     }
-    return { server, record: JSON.parse(rec) as SessionRecord, held };
+    return { server, record: JSON.parse(rec) as SessionRecord, held, history };
   }
 
   /** An app server died: its sessions' state expires with the grace period. */
@@ -118,6 +157,7 @@ interface MemoryEntry {
   record: SessionRecord;
   held: string[];
   expires: number;
+  stream: string[];
 }
 
 /** The same store in memory, shared by app servers of one process (tests, embedding). */
@@ -149,7 +189,20 @@ export class MemorySessionStore implements SessionStore {
       record: { state: 'idle' },
       held: [],
       expires: Infinity,
+      stream: [],
     });
+  }
+  append(to: string, frame: string): Promise<void> {
+    const e = this.#get(to);
+    if (e) {
+      e.stream.push(frame);
+      if (e.stream.length > Limits.historyMessages) e.stream.shift();
+    }
+    return Promise.resolve();
+  }
+  lastSeq(to: string, chat: string): Promise<number> {
+    const frame = this.#get(to)?.stream.at(-1);
+    return Promise.resolve(frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0);
   }
   update(id: string, record: SessionRecord): void {
     const e = this.#get(id);
@@ -170,7 +223,7 @@ export class MemorySessionStore implements SessionStore {
   claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const e = this.#get(id);
     if (!e || e.hash !== secretHash) return Promise.resolve(null);
-    const claimed: Claimed = { server: e.server, record: e.record, held: e.held };
+    const claimed: Claimed = { server: e.server, record: e.record, held: e.held, history: [...e.stream] };
     Object.assign(e, { hash: newHash, server: this.server, held: [], expires: Infinity });
     return Promise.resolve(claimed);
   }

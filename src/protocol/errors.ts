@@ -15,6 +15,8 @@ export const ERROR_DOCS: Record<ErrorCode, string> = {
     'more than the per-connection message rate (default 10/s, bursts of 20); the message is dropped',
   resume_failed:
     'a wrong, spent or expired token, or `resume` that is not the first message; the connection carries on as a new session',
+  unavailable:
+    'a `say` that could not be stored (where the partner can still get it if one process dies) within 10 s; it was not delivered and may be sent again',
 };
 
 export const CLOSE_DOCS: Record<number, string> = {

@@ -33,6 +33,8 @@ export interface PingMessage {
 export interface ResumeMessage {
   type: 'resume';
   token: string;
+  /** The highest `seq` the client received in its current chat (1.1). */
+  last?: number;
 }
 
 export type ClientMessage =
@@ -75,10 +77,14 @@ export interface MsgMessage {
   chat: string;
   text: string;
   ts: number;
+  /** Position in this member's stream of the chat: 1, 2, 3, … (1.1). */
+  seq: number;
 }
 export interface AckMessage {
   type: 'ack';
   id: MessageId;
+  /** The `seq` the message got in the partner's stream (1.1). */
+  seq: number;
 }
 export interface PartnerTypingMessage {
   type: 'typing';
@@ -112,6 +118,8 @@ export interface ResumedMessage {
   state: SessionState;
   chat?: string;
   resume: string;
+  /** Everything after `last` (or held while away) was delivered (1.1). */
+  recovered: boolean;
 }
 export interface ByeMessage {
   type: 'bye';
@@ -155,6 +163,7 @@ export const ERROR_CODES = [
   'partner_away',
   'rate_limited',
   'resume_failed',
+  'unavailable',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -182,6 +191,10 @@ export const Limits = {
   maxNameCodePoints: 32,
   maxIdCodePoints: 64,
   maxTrackCodePoints: 200,
+  /** Chat messages kept per member and chat for recovery (1.1). */
+  historyMessages: 100,
+  /** How long a `say` may wait to be stored before it gets `unavailable` (1.1). */
+  storeTimeoutMs: 10_000,
   maxHeldMessages: 100,
   misbehaviourErrors: 100,
   misbehaviourWindowMs: 10_000,

@@ -105,7 +105,10 @@ export function validateClientMessage(value: unknown): ParseResult {
       return { ok: true, message: { type } as ClientMessage };
     case 'resume': {
       if (typeof obj.token !== 'string') return fail('bad_request', 'resume.token must be a string');
-      return { ok: true, message: { type: 'resume', token: obj.token } };
+      if (obj.last === undefined) return { ok: true, message: { type: 'resume', token: obj.token } };
+      if (typeof obj.last !== 'number' || !Number.isSafeInteger(obj.last) || obj.last < 0)
+        return fail('bad_request', 'resume.last must be a non-negative safe integer');
+      return { ok: true, message: { type: 'resume', token: obj.token, last: obj.last } };
     }
   }
 }

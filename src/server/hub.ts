@@ -13,7 +13,10 @@ import {
   TYPING_FRAME,
   encodeAck,
   encodeMsg,
+  msgPrefix,
+  seqOfMsg,
   type ClientMessage,
+  type MessageId,
   type PartnerLeftReason,
   type ResumeMessage,
   type SayMessage,
@@ -56,8 +59,8 @@ export interface HubOptions {
 interface LocalSide {
   readonly serverId: string;
   deliver(s: Session, message: ServerMessage): void;
-  deliverRaw(s: Session, text: string): void;
-  partnerLeft(s: Session, reason: PartnerLeftReason): void;
+  deliverMsg(s: Session, chat: string, frame: string, seq: number): void;
+  partnerLeft(s: Session, chat: string, reason: PartnerLeftReason): void;
 }
 
 /** A session of this app server as the partner of another one here: delivered synchronously. */
@@ -85,14 +88,14 @@ class LocalPartner implements Partner {
     this.session.held = n;
   }
 
-  msg(chat: string, text: string, ts: number): void {
-    this.hub.deliverRaw(this.session, encodeMsg(chat, text, ts));
+  msg(chat: string, frame: string, _text: string, _ts: number, seq: number): void {
+    this.hub.deliverMsg(this.session, chat, frame, seq);
   }
   typing(): void {
     this.session.conn?.sendRaw(TYPING_FRAME);
   }
-  left(_chat: string, _from: string, reason: PartnerLeftReason): void {
-    this.hub.partnerLeft(this.session, reason);
+  left(chat: string, _from: string, reason: PartnerLeftReason): void {
+    this.hub.partnerLeft(this.session, chat, reason);
   }
   announceAway(chat: string): void {
     this.hub.deliver(this.session, { type: 'partner_away', chat });
@@ -137,8 +140,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#local = {
       serverId: options.serverId,
       deliver: (s, message) => this.#deliver(s, message),
-      deliverRaw: (s, text) => this.#deliverRaw(s, text),
-      partnerLeft: (s, reason) => this.#chatEnded(s, reason),
+      deliverMsg: (s, chat, frame, seq) => this.#deliverMsg(s, chat, frame, seq),
+      partnerLeft: (s, chat, reason) => {
+        if (s.activity.kind === 'chatting' && s.activity.chat === chat) this.#chatEnded(s, reason);
+      },
     };
     this.#awayQueue = new DeadlineQueue(
       options.resumeGraceMs,
@@ -346,6 +351,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   ) {
     this.#metrics.matchWait.observe((this.#clock.now() - s.activity.since) / 1000);
     this.#become(s, { kind: 'chatting', chat, track, partner });
+    s.lastChat = chat;
+    s.out = { chat, sent: 0 };
+    s.delivered = 0;
     this.#ports.resume.update(s.id, recordOf(s));
     s.conn?.send({ type: 'matched', chat, track, partner: name });
   }
@@ -376,9 +384,65 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       }
       partner.held++;
     }
-    partner.msg(a.chat, message.text, this.#clock.now());
+    const { chat } = a;
+    const { text, id } = message;
+    const ts = this.#clock.now();
+    const deadline = ts + Limits.storeTimeoutMs;
     this.#metrics.counts.chatMessages++;
-    if (message.id !== undefined) conn.sendRaw(encodeAck(message.id));
+    let seq = 0;
+    let frame = '';
+    // The message is stored (ResumePort.append) before it is delivered and acknowledged; one
+    // message of a stream at a time, so that seq order is store order is delivery order.
+    const out = s.out!;
+    const store = (): true | Promise<void> => {
+      seq = ++out.sent;
+      frame = encodeMsg(chat, text, ts, seq);
+      return this.#ports.resume.append(partner.id, chat, seq, frame, deadline);
+    };
+    const deliver = () => {
+      // the partner may have moved meanwhile (a resume on this app server makes it local)
+      const now = s.activity;
+      const to = now.kind === 'chatting' && now.chat === chat ? now.partner : partner;
+      to.msg(chat, frame, text, ts, seq);
+      if (id !== undefined) s.conn?.sendRaw(encodeAck(id, seq));
+    };
+    if (s.storing === null) {
+      const stored = store();
+      if (stored === true) return deliver(); // in process: synchronous, no promise
+      this.#chain(s, stored, deliver, out, id);
+    } else {
+      this.#chain(
+        s,
+        s.storing.then<true | void>(() => store()),
+        deliver,
+        out,
+        id,
+      );
+    }
+  }
+
+  /** Delivers and acknowledges once `stored` settles, or answers `unavailable`; the next say of `s` waits for it. */
+  #chain(
+    s: Session,
+    stored: Promise<unknown>,
+    deliver: () => void,
+    out: { sent: number },
+    id: MessageId | undefined,
+  ): void {
+    const step: Promise<void> = stored
+      .then(deliver, () => {
+        out.sent--; // the next message of the stream takes this seq: no gap
+        this.#metrics.errors.inc({ code: 'unavailable' });
+        s.conn?.sendError(
+          'unavailable',
+          'the message could not be stored in time and was not delivered; send it again',
+          id,
+        );
+      })
+      .finally(() => {
+        if (s.storing === step) s.storing = null;
+      });
+    s.storing = step;
   }
 
   #leave(s: Session): void {
@@ -391,7 +455,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   /** Ends `s`'s chat from its side: `s` gets `left` (when `reason` is left), the partner `partner_left`. */
   #endChat(s: Session, a: Chatting, reason: PartnerLeftReason): void {
     if (reason === 'left') s.conn?.send({ type: 'left', chat: a.chat });
-    a.partner.left(a.chat, s.id, reason);
+    // the partner hears of the end after the messages `s` said before it
+    const tell = () => a.partner.left(a.chat, s.id, reason);
+    if (s.storing) void s.storing.then(tell);
+    else tell();
     this.#leaveChat(s, a);
   }
 
@@ -423,12 +490,27 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     else if (s.link.kind === 'away') this.#ports.resume.hold(s.id, text);
   }
 
+  /** Writes a stored chat message to `s` if it is in `chat` and connected (else its resume replays it). */
+  #deliverMsg(s: Session, chat: string, frame: string, seq: number): void {
+    const a = s.activity;
+    if (a.kind !== 'chatting' || a.chat !== chat || seq <= s.delivered) return;
+    const conn = s.conn;
+    if (conn) {
+      conn.sendRaw(frame);
+      s.delivered = seq;
+    } else if (s.link.kind === 'away') {
+      // in the stream already; kept here too for a resume whose claim may have read the stream first
+      (s.awayMsgs ??= []).push(frame);
+    }
+  }
+
   // ---- loss, grace and resume ----------------------------------------------
 
   #goAway(s: Session): void {
     const a = s.activity;
     if (a.kind === 'searching') this.#stopSearching(s, a);
     s.held = 0;
+    s.awayMsgs = null;
     this.#link(s, { kind: 'away', entry: this.#awayQueue.add(s) });
     this.#ports.resume.away(s.id, recordOf(s));
     const now = s.activity;
@@ -468,7 +550,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         if (!conn.open) return;
         try {
           if (!claimed) this.#resumeFailed(conn, 'the resume token is wrong, spent or expired');
-          else this.#resumed(conn, fresh, id, secret, claimed);
+          else this.#resumed(conn, fresh, id, secret, claimed, message.last);
         } finally {
           // what the client sent meanwhile is handled now, whatever became of the resume
           const deferred = conn.deferred ?? [];
@@ -484,18 +566,32 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     conn.sendError('resume_failed', why);
   }
 
-  #resumed(conn: Connection, fresh: Session, id: string, secret: string, claimed: Claimed): void {
+  #resumed(
+    conn: Connection,
+    fresh: Session,
+    id: string,
+    secret: string,
+    claimed: Claimed,
+    last: number | undefined,
+  ): void {
     const local = this.sessions.get(id);
-    if (local && !local.ended) return this.#resumeHere(conn, fresh, local, claimed.held, secret);
+    if (local && !local.ended) return this.#resumeHere(conn, fresh, local, claimed, secret, last);
     if (claimed.server !== this.serverId) this.#ports.peers.takeover(claimed.server, id, claimed.held.length);
-    this.#adopt(conn, fresh, id, claimed, secret);
+    this.#adopt(conn, fresh, id, claimed, secret, last);
   }
 
   /**
    * Moves `conn` onto `target`, a session of this app server (away, or still
    * connected elsewhere: a takeover), then sends `resumed` and what was held.
    */
-  #resumeHere(conn: Connection, fresh: Session, target: Session, held: string[], secret: string): void {
+  #resumeHere(
+    conn: Connection,
+    fresh: Session,
+    target: Session,
+    claimed: Claimed,
+    secret: string,
+    last: number | undefined,
+  ): void {
     this.#discardFresh(fresh);
     const old = target.conn;
     if (old) {
@@ -510,17 +606,27 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     conn.session = target;
     target.held = 0;
     this.#metrics.resumes.inc({ result: old ? 'takeover' : 'resumed' });
-    this.#sendResumed(conn, target, held, secret);
+    this.#sendResumed(conn, target, claimed, secret, last);
     const a = target.activity;
     if (!old && a.kind === 'chatting') a.partner.announceBack(a.chat);
   }
 
   /** A session that another app server held (or that this one no longer knows), rebuilt from its record. */
-  #adopt(conn: Connection, fresh: Session, id: string, claimed: Claimed, secret: string): void {
+  #adopt(
+    conn: Connection,
+    fresh: Session,
+    id: string,
+    claimed: Claimed,
+    secret: string,
+    last: number | undefined,
+  ): void {
     this.#discardFresh(fresh);
     const record = claimed.record;
     const s = new Session(id, conn);
     if (record.recent?.length) s.recent = new Map(record.recent);
+    s.lastChat = record.lastChat ?? record.chat ?? null;
+    s.delivered = record.delivered ?? 0;
+    if (record.chat) s.out = { chat: record.chat, sent: claimed.sent ?? 0 };
     this.sessions.set(id, s);
     conn.session = s;
     let announce = true;
@@ -544,13 +650,14 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
           track: ha.track,
           partner: new LocalPartner(here, this.#local),
         });
-      } else if (!here) {
+      } else {
+        // its partner is elsewhere, or here but already out of the chat (its end is on its way)
         const partner = this.#ports.peers.remote(record.partner, record.partnerServer, false);
         this.#become(s, { kind: 'chatting', chat: record.chat, track: record.track, partner });
       }
     }
     this.#metrics.resumes.inc({ result: 'moved' });
-    this.#sendResumed(conn, s, claimed.held, secret);
+    this.#sendResumed(conn, s, claimed, secret, last);
     this.#ports.resume.update(id, recordOf(s));
     const a = s.activity;
     if (a.kind === 'chatting' && announce) a.partner.announceBack(a.chat);
@@ -563,15 +670,49 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#ports.resume.remove(fresh.id);
   }
 
-  #sendResumed(conn: Connection, target: Session, held: string[], secret: string): void {
+  /**
+   * Sends `resumed`, then the chat messages of the session's latest chat after
+   * `last` (or, without it, after the last one written to its old connection),
+   * from its stream, then what else was held while it was away.
+   */
+  #sendResumed(
+    conn: Connection,
+    target: Session,
+    claimed: Claimed,
+    secret: string,
+    last: number | undefined,
+  ): void {
+    const from = last ?? target.delivered;
+    const replay: string[] = [];
+    let first = 0;
+    let top = from;
+    if (target.lastChat !== null) {
+      const prefix = msgPrefix(target.lastChat);
+      const bySeq = new Map<number, string>();
+      for (const frame of target.awayMsgs ? [...claimed.history, ...target.awayMsgs] : claimed.history) {
+        if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
+      }
+      for (const seq of [...bySeq.keys()].sort((x, y) => x - y)) {
+        if (first === 0) first = seq;
+        if (seq > top) {
+          replay.push(bySeq.get(seq)!);
+          top = seq;
+        }
+      }
+    }
+    target.awayMsgs = null;
+    // complete unless the stream no longer reaches back to the first message wanted
+    const recovered = first === 0 || first <= from + 1;
     const resume = `${target.id}.${secret}`;
     const a = target.activity;
     conn.send(
       a.kind === 'chatting'
-        ? { type: 'resumed', id: target.id, state: a.kind, chat: a.chat, resume }
-        : { type: 'resumed', id: target.id, state: a.kind, resume },
+        ? { type: 'resumed', id: target.id, state: a.kind, chat: a.chat, resume, recovered }
+        : { type: 'resumed', id: target.id, state: a.kind, resume, recovered },
     );
-    for (const m of held) conn.sendRaw(m);
+    for (const frame of replay) conn.sendRaw(frame);
+    target.delivered = top;
+    for (const m of claimed.held) conn.sendRaw(m);
   }
 
   // ---- HubInbound: what adapters may ask -------------------------------------
@@ -581,6 +722,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     return s && s.activity.kind === 'chatting' && s.activity.chat === chat
       ? (s as Session & { activity: Chatting })
       : undefined;
+  }
+
+  msgFor(to: string, chat: string, frame: string, seq: number): boolean {
+    const s = this.#member(to, chat);
+    if (s) this.#deliverMsg(s, chat, frame, seq);
+    return s !== undefined;
   }
 
   partnerOf(to: string, chat: string): Partner | undefined {
@@ -599,8 +746,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   toSession(to: string, message: string): boolean {
     const s = this.sessions.get(to);
-    if (s) this.#deliverRaw(s, message);
-    return s !== undefined;
+    if (!s) return false;
+    const a = s.activity;
+    if (!message.startsWith('{"type":"msg",')) this.#deliverRaw(s, message);
+    else if (a.kind === 'chatting' && message.startsWith(msgPrefix(a.chat)))
+      this.#deliverMsg(s, a.chat, message, seqOfMsg(message));
+    return true;
   }
 
   partnerLeft(to: string, chat: string, _from: string, reason: PartnerLeftReason): boolean {
@@ -609,9 +760,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     return s !== undefined;
   }
 
-  takeover(to: string, server: string): boolean {
+  takeover(to: string, server: string): string[] | undefined {
     const s = this.sessions.get(to);
-    if (!s) return false;
+    if (!s) return undefined;
+    const awayMsgs = s.awayMsgs ?? [];
     const old = s.conn;
     if (old) {
       old.session = null;
@@ -632,7 +784,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       this.#become(s, IDLE);
     }
     this.#forget(s);
-    return true;
+    return awayMsgs;
   }
 
   *searches(): Iterable<Seeker> {
@@ -655,7 +807,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 function recordOf(s: Session): SessionRecord {
   const recent = s.recent ? [...s.recent] : undefined;
   const a = s.activity;
-  if (a.kind !== 'chatting') return { state: 'idle', recent };
+  const lastChat = s.lastChat ?? undefined;
+  const delivered = s.delivered;
+  if (a.kind !== 'chatting') return { state: 'idle', recent, lastChat, delivered };
   return {
     state: 'chatting',
     chat: a.chat,
@@ -663,5 +817,7 @@ function recordOf(s: Session): SessionRecord {
     partner: a.partner.id,
     partnerServer: a.partner.server,
     recent,
+    lastChat,
+    delivered,
   };
 }

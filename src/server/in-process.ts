@@ -6,6 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Matchmaker } from '../matchmaker/matchmaker.js';
+import { Limits, msgPrefix } from '../protocol/index.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 import type {
@@ -81,6 +82,8 @@ const noPeers: PeerPort = {
 export class InProcessResume implements ResumePort {
   readonly #hashes = new Map<string, string>();
   readonly #held = new Map<string, string[]>();
+  /** Each session's stream: the chat messages it was sent, of its latest chat, at most Limits.historyMessages. */
+  readonly #streams = new Map<string, string[]>();
 
   constructor(private readonly serverId: string) {}
 
@@ -97,6 +100,18 @@ export class InProcessResume implements ResumePort {
   remove(id: string): void {
     this.#hashes.delete(id);
     this.#held.delete(id);
+    this.#streams.delete(id);
+  }
+
+  append(to: string, chat: string, _seq: number, frame: string): true {
+    let stream = this.#streams.get(to);
+    // a new chat starts a new stream: the last one is no longer wanted by a session that chats again
+    if (!stream || (stream.length > 0 && !stream[stream.length - 1]!.startsWith(msgPrefix(chat)))) {
+      this.#streams.set(to, (stream = []));
+    }
+    stream.push(frame);
+    if (stream.length > 2 * Limits.historyMessages) stream.splice(0, stream.length - Limits.historyMessages);
+    return true;
   }
 
   hold(id: string, message: string): void {
@@ -111,7 +126,9 @@ export class InProcessResume implements ResumePort {
     this.#hashes.set(id, newHash);
     const held = this.#held.get(id) ?? [];
     this.#held.delete(id);
-    return Promise.resolve({ server: this.serverId, record: { state: 'idle' }, held });
+    const stream = this.#streams.get(id) ?? [];
+    const history = stream.length > Limits.historyMessages ? stream.slice(-Limits.historyMessages) : stream;
+    return Promise.resolve({ server: this.serverId, record: { state: 'idle' }, held, history });
   }
 }
 

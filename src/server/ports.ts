@@ -61,8 +61,11 @@ export interface Partner {
   readonly away: boolean;
   /** Chat messages accepted for it while away. */
   held: number;
-  /** A chat message from the session this partner faces. */
-  msg(chat: string, text: string, ts: number): void;
+  /**
+   * A chat message from the session this partner faces, already stored (see
+   * `ResumePort.append`): `frame` is the encoded `msg` with its `seq` and `text`.
+   */
+  msg(chat: string, frame: string, text: string, ts: number, seq: number): void;
   typing(chat: string): void;
   /** The session this partner faces ended the chat. */
   left(chat: string, from: string, reason: PartnerLeftReason): void;
@@ -94,14 +97,21 @@ export interface SessionRecord {
   partnerServer?: string | undefined;
   /** Former partners inside the next window: [session, until ms]. */
   recent?: [string, number][] | undefined;
+  /** The session's latest chat (current or ended), and the highest `seq` of it written to its connection. */
+  lastChat?: string | undefined;
+  delivered?: number | undefined;
 }
 
 export interface Claimed {
   /** The app server that held the session. */
   server: string;
   record: SessionRecord;
-  /** Messages held for it while away (encoded server messages), in order. */
+  /** Server messages other than chat messages held for it while away (encoded), in order. */
   held: string[];
+  /** The session's own stream (encoded `msg` frames, oldest first): its last messages, of any chat. */
+  history: string[];
+  /** The `seq` of the last message this session sent in its current chat, when the claim knows it. */
+  sent?: number | undefined;
 }
 
 /**
@@ -115,8 +125,16 @@ export interface ResumePort {
   /** The session is held for resume: its state expires with the grace period. */
   away(id: string, record: SessionRecord): void;
   remove(id: string): void;
-  /** A server message (encoded) held for an away session. */
+  /** A server message (encoded, not a chat message) held for an away session. */
   hold(id: string, message: string): void;
+  /**
+   * Stores chat message `frame` (`seq` in the stream of session `to`) where `to`
+   * can still get it if any one process dies, keeping the last
+   * Limits.historyMessages of each stream. `true`: stored already (in
+   * process); else settles once stored, and rejects when it cannot be stored
+   * by `deadline` (ms since epoch). The Hub stores one message of a stream at a time.
+   */
+  append(to: string, chat: string, seq: number, frame: string, deadline: number): true | Promise<void>;
   claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null>;
 }
 
@@ -151,12 +169,18 @@ export interface HubInbound {
    * `to` is away (unless `hold` is false); false when `to` is not in it here.
    */
   toMember(to: string, chat: string, message: ServerMessage | string, hold?: boolean): boolean;
+  /** A chat message (already stored) for `to` in `chat`; false when `to` is not in it here. */
+  msgFor(to: string, chat: string, frame: string, seq: number): boolean;
   /** A message (encoded) for session `to`, whatever its chat; false when `to` is not here. */
   toSession(to: string, message: string): boolean;
   /** The partner ended the chat of `to`; false when `to` is not in it here. */
   partnerLeft(to: string, chat: string, from: string, reason: PartnerLeftReason): boolean;
-  /** Another app server (`server`) claimed `to`: let it go silently; false when `to` is not here. */
-  takeover(to: string, server: string): boolean;
+  /**
+   * Another app server (`server`) claimed `to`: let it go silently. Returns the
+   * chat messages that reached `to` here while it was away (the claim may have
+   * missed them: pass them on), or undefined when `to` is not here.
+   */
+  takeover(to: string, server: string): string[] | undefined;
   /** Every search in progress here. */
   searches(): Iterable<Seeker>;
   /** Every session here that is in a chat. */

@@ -49,6 +49,16 @@ export class Session {
   searches = 0;
   /** Chat messages accepted for this session while it is away (the messages wait in the resume state). */
   held = 0;
+  /** The latest chat (current or ended): the one a resume recovers. */
+  lastChat: string | null = null;
+  /** The stream this session writes to in its latest chat: the `seq` of its last message there. */
+  out: { readonly chat: string; sent: number } | null = null;
+  /** Highest `seq` of `lastChat` written to the connection. */
+  delivered = 0;
+  /** Chat messages that reached this app server while the session was away (a resume adds them to its stream's). */
+  awayMsgs: string[] | null = null;
+  /** The store of this session's last `say`, while one is being stored (the next waits for it). */
+  storing: Promise<unknown> | null = null;
   /** Former partners this session may not be matched with, until the given time (ms). */
   recent: Map<string, number> | null = null;
 

@@ -29,7 +29,7 @@ forEachDeployment((start) => {
 
     const before = Date.now();
     a.say('this drop!', 1);
-    assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1 });
+    assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1, seq: 1 });
     const msg = await b.next('msg');
     assert.equal(msg.text, 'this drop!');
     assert.equal(msg.chat, ma.chat);

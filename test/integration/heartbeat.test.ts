@@ -26,10 +26,11 @@ forEachDeployment((start) => {
     );
     t.after(() => clients.forEach((c) => c.ws.terminate()));
     const started = performance.now();
-    await new Promise((r) => setTimeout(r, 7_500));
+    // 9.5 s: at least two whole intervals even when a loaded machine runs the timer late
+    await new Promise((r) => setTimeout(r, 9_500));
     for (const c of clients) {
       const seen = c.pings.filter((p) => p >= started);
-      assert.ok(seen.length >= 2 && seen.length <= 3, `${seen.length} pings in 7.5 s at a 3 s interval`);
+      assert.ok(seen.length >= 2 && seen.length <= 4, `${seen.length} pings in 9.5 s at a 3 s interval`);
       for (let i = 1; i < seen.length; i++)
         assert.ok(seen[i]! - seen[i - 1]! > 2_000, 'one ping per interval, not one per tick');
     }

@@ -30,15 +30,6 @@ function reconnect(server: TestDeployment, place: ResumePlace, client: SamesongC
 }
 
 forEachDeployment((start, deployment) => {
-  /**
-   * Over real Redis an `ack` (and a `left`) is answered before the partner's app
-   * server has the message or the end of the chat stored, so a resume claimed in
-   * between misses it (PROTOCOL.md 1.1, "safe acknowledgements": not built yet).
-   * These tests run there, and their failures are reported as todo, not as passes.
-   */
-  const ackedBeforeStored =
-    deployment.bus === 'redis' ? 'acked before the partner app server stored it (1.1 safe acks)' : undefined;
-
   for (const [how, close] of [
     ['1000', (c: SamesongClient) => c.close(1000)],
     ['1001', (c: SamesongClient) => c.close(1001)],
@@ -100,6 +91,69 @@ forEachDeployment((start, deployment) => {
 
   for (const place of resumePlaces(deployment)) {
     describe(`resumed ${place.name}`, () => {
+      test('1.1: resume with last replays every message after it, also those already written to the old connection', async (t) => {
+        const server = await start(t, { resumeGrace: 60 });
+        const [a, b, chat] = await server.pair();
+        for (let i = 1; i <= 3; i++) b.say(`m${i}`, i);
+        for (let i = 1; i <= 3; i++) assert.deepEqual(await b.next('ack'), { type: 'ack', id: i, seq: i });
+        for (let i = 1; i <= 3; i++)
+          assert.deepEqual(await a.next('msg').then((m) => [m.text, m.seq]), [`m${i}`, i]);
+        await a.drop();
+        await b.next('partner_away');
+        // the client says it read only the first: the others may have been lost in buffers
+        const a2 = await reconnect(server, place, a);
+        const resumed = await a2.resume(a.welcome.resume, 1);
+        assert.equal(resumed.chat, chat);
+        assert.equal(resumed.recovered, true);
+        for (const seq of [2, 3])
+          assert.deepEqual(await a2.next('msg').then((m) => [m.text, m.seq]), [`m${seq}`, seq]);
+        await b.next('partner_back');
+        b.say('m4', 4);
+        assert.equal((await b.next('ack')).seq, 4);
+        assert.deepEqual(await a2.next('msg').then((m) => [m.text, m.seq]), ['m4', 4]);
+        await sync(a2);
+        assert.equal(a2.gaps + a2.duplicates, 0);
+      });
+
+      test('1.1: a resume without last gets what was sent after the last message written to it', async (t) => {
+        const server = await start(t, { resumeGrace: 60 });
+        const [a, b] = await server.pair();
+        b.say('before', 1);
+        assert.equal((await a.next('msg')).seq, 1);
+        await b.next('ack');
+        await a.drop();
+        await b.next('partner_away');
+        b.say('while away', 2);
+        assert.equal((await b.next('ack')).seq, 2);
+        const a2 = await reconnect(server, place, a);
+        assert.equal((await a2.resume(a.welcome.resume)).recovered, true);
+        assert.deepEqual(await a2.next('msg').then((m) => [m.text, m.seq]), ['while away', 2]);
+        await sync(a2);
+        assert.deepEqual(
+          a2.history.filter((m) => m.type === 'msg').map((m) => m.seq),
+          [2],
+        );
+      });
+
+      test('1.1: recovered is false when the stream no longer reaches back to last; the kept tail is replayed', async (t) => {
+        const server = await start(t, { resumeGrace: 60, rate: 1000, burst: 1000 });
+        const [a, b] = await server.pair();
+        const n = 105;
+        for (let i = 1; i <= n; i++) b.say(`m${i}`, i);
+        for (let i = 1; i <= n; i++) await b.next('ack');
+        for (let i = 1; i <= n; i++) await a.next('msg');
+        await a.drop();
+        await b.next('partner_away');
+        const a2 = await reconnect(server, place, a);
+        assert.equal((await a2.resume(a.welcome.resume, 1)).recovered, false);
+        await sync(a2);
+        const seqs = a2.history.filter((m) => m.type === 'msg').map((m) => m.seq);
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: 100 }, (_, i) => n - 99 + i),
+        );
+      });
+
       test('a close with another code is a loss: the session is held', async (t) => {
         const server = await start(t, { resumeGrace: 60 });
         const [a, b, chat] = await server.pair();
@@ -111,49 +165,45 @@ forEachDeployment((start, deployment) => {
         assert.deepEqual(await b.next('partner_back'), { type: 'partner_back', chat });
       });
 
-      test(
-        'resume: rotated token, held messages in order, partner_back before anything the session says',
-        { todo: ackedBeforeStored },
-        async (t) => {
-          const server = await start(t, { resumeGrace: 60 });
-          const [a, b, chat] = await server.pair();
-          await a.drop();
-          await b.next('partner_away');
-          b.send({ type: 'typing' }); // not held
-          for (let i = 1; i <= 3; i++) b.say(`while away ${i}`, i);
-          for (let i = 1; i <= 3; i++) assert.deepEqual(await b.next('ack'), { type: 'ack', id: i });
+      test('resume: rotated token, held messages in order, partner_back before anything the session says', async (t) => {
+        const server = await start(t, { resumeGrace: 60 });
+        const [a, b, chat] = await server.pair();
+        await a.drop();
+        await b.next('partner_away');
+        b.send({ type: 'typing' }); // not held
+        for (let i = 1; i <= 3; i++) b.say(`while away ${i}`, i);
+        for (let i = 1; i <= 3; i++) assert.deepEqual(await b.next('ack'), { type: 'ack', id: i, seq: i });
 
-          const a2 = await reconnect(server, place, a);
-          a2.send({ type: 'resume', token: a.welcome.resume });
-          a2.say('I am back', 'a1');
-          const resumed = await a2.next('resumed');
-          assert.deepEqual(Object.keys(resumed).sort(), ['chat', 'id', 'resume', 'state', 'type']);
-          assert.equal(resumed.id, a.welcome.id);
-          assert.equal(resumed.state, 'chatting');
-          assert.equal(resumed.chat, chat);
-          assert.notEqual(resumed.resume, a.welcome.resume);
-          assert.notEqual(resumed.resume, a2.welcome.resume);
-          for (let i = 1; i <= 3; i++) assert.equal((await a2.next('msg')).text, `while away ${i}`);
-          assert.deepEqual(await a2.next('ack'), { type: 'ack', id: 'a1' });
-          const afterWelcome = a2.history.slice(1).map((m) => m.type);
-          assert.deepEqual(afterWelcome, ['resumed', 'msg', 'msg', 'msg', 'ack']);
+        const a2 = await reconnect(server, place, a);
+        a2.send({ type: 'resume', token: a.welcome.resume });
+        a2.say('I am back', 'a1');
+        const resumed = await a2.next('resumed');
+        assert.deepEqual(Object.keys(resumed).sort(), ['chat', 'id', 'recovered', 'resume', 'state', 'type']);
+        assert.equal(resumed.id, a.welcome.id);
+        assert.equal(resumed.state, 'chatting');
+        assert.equal(resumed.chat, chat);
+        assert.notEqual(resumed.resume, a.welcome.resume);
+        assert.notEqual(resumed.resume, a2.welcome.resume);
+        for (let i = 1; i <= 3; i++) assert.equal((await a2.next('msg')).text, `while away ${i}`);
+        assert.deepEqual(await a2.next('ack'), { type: 'ack', id: 'a1', seq: 1 });
+        const afterWelcome = a2.history.slice(1).map((m) => m.type);
+        assert.deepEqual(afterWelcome, ['resumed', 'msg', 'msg', 'msg', 'ack']);
 
-          assert.deepEqual(await b.next('partner_back'), { type: 'partner_back', chat });
-          assert.equal((await b.next('msg')).text, 'I am back');
-          const types = b.history.map((m) => m.type);
-          assert.ok(types.indexOf('partner_back') < types.lastIndexOf('msg'));
-          // resumed elsewhere, the app server a left lets it go when the takeover reaches it
-          await server.settles(() => server.stats().away === 0, 'a no longer held');
+        assert.deepEqual(await b.next('partner_back'), { type: 'partner_back', chat });
+        assert.equal((await b.next('msg')).text, 'I am back');
+        const types = b.history.map((m) => m.type);
+        assert.ok(types.indexOf('partner_back') < types.lastIndexOf('msg'));
+        // resumed elsewhere, the app server a left lets it go when the takeover reaches it
+        await server.settles(() => server.stats().away === 0, 'a no longer held');
 
-          // the chat goes on, and the new token works again
-          b.say('welcome back');
-          assert.equal((await a2.next('msg')).text, 'welcome back');
-          await a2.drop();
-          await b.next('partner_away');
-          const a3 = await reconnect(server, place, a2);
-          assert.equal((await a3.resume(resumed.resume)).chat, chat);
-        },
-      );
+        // the chat goes on, and the new token works again
+        b.say('welcome back');
+        assert.equal((await a2.next('msg')).text, 'welcome back');
+        await a2.drop();
+        await b.next('partner_away');
+        const a3 = await reconnect(server, place, a2);
+        assert.equal((await a3.resume(resumed.resume)).chat, chat);
+      });
 
       test('resume: a spent, wrong or expired token, or one not sent first, is resume_failed', async (t) => {
         const server = await start(t, { resumeGrace: 0.4 });
@@ -279,7 +329,8 @@ forEachDeployment((start, deployment) => {
         b.send({ type: 'typing' });
         b.say('one too many', 'over');
         b.say('another', 'over2');
-        for (let i = 0; i < 100; i++) assert.deepEqual(await b.next('ack'), { type: 'ack', id: i });
+        for (let i = 0; i < 100; i++)
+          assert.deepEqual(await b.next('ack'), { type: 'ack', id: i, seq: i + 1 });
         const e1 = await b.next('error');
         assert.deepEqual([e1.code, e1.id], ['partner_away', 'over']);
         const e2 = await b.next('error');
@@ -296,13 +347,17 @@ forEachDeployment((start, deployment) => {
         // the cap is per absence: after partner_back, say is delivered again
         await b.next('partner_back');
         b.say('again', 'ok');
-        assert.deepEqual(await b.next('ack'), { type: 'ack', id: 'ok' });
+        assert.deepEqual(await b.next('ack'), { type: 'ack', id: 'ok', seq: 101 });
         assert.equal((await a2.next('msg')).text, 'again');
       });
 
       test(
         'what happened while away is delivered after resumed: partner_left',
-        { todo: ackedBeforeStored },
+        {
+          // over Redis, `left` is answered before the partner's app server has recorded the end:
+          // a resume right after it finds the chat still on (then gets msg and partner_left)
+          todo: deployment.bus === 'redis' ? 'a leave is answered before it is stored' : undefined,
+        },
         async (t) => {
           const server = await start(t, { resumeGrace: 60 });
           const [a, b, chat] = await server.pair();
@@ -343,31 +398,27 @@ forEachDeployment((start, deployment) => {
         }
       });
 
-      test(
-        'messages held before the resume come before the answer to anything the session says',
-        { todo: ackedBeforeStored },
-        async (t) => {
-          const server = await start(t, { resumeGrace: 60 });
-          for (let round = 0; round < 20; round++) {
-            const [a, b] = await server.pair();
-            await a.drop();
-            await b.next('partner_away');
-            for (let i = 1; i <= 3; i++) b.say(`while away ${i}`, i);
-            for (let i = 1; i <= 3; i++) await b.next('ack');
-            const a2 = await reconnect(server, place, a);
-            a2.send({ type: 'resume', token: a.welcome.resume });
-            a2.send({ type: 'ping', id: 'after' });
-            await a2.next('pong');
-            assert.deepEqual(
-              a2.history.slice(1).map((m) => (m.type === 'msg' ? m.text : m.type)),
-              ['resumed', 'while away 1', 'while away 2', 'while away 3', 'pong'],
-              `round ${round}`,
-            );
-            a2.ws.terminate();
-            b.ws.terminate();
-          }
-        },
-      );
+      test('messages held before the resume come before the answer to anything the session says', async (t) => {
+        const server = await start(t, { resumeGrace: 60 });
+        for (let round = 0; round < 20; round++) {
+          const [a, b] = await server.pair();
+          await a.drop();
+          await b.next('partner_away');
+          for (let i = 1; i <= 3; i++) b.say(`while away ${i}`, i);
+          for (let i = 1; i <= 3; i++) await b.next('ack');
+          const a2 = await reconnect(server, place, a);
+          a2.send({ type: 'resume', token: a.welcome.resume });
+          a2.send({ type: 'ping', id: 'after' });
+          await a2.next('pong');
+          assert.deepEqual(
+            a2.history.slice(1).map((m) => (m.type === 'msg' ? m.text : m.type)),
+            ['resumed', 'while away 1', 'while away 2', 'while away 3', 'pong'],
+            `round ${round}`,
+          );
+          a2.ws.terminate();
+          b.ws.terminate();
+        }
+      });
 
       test('both members away: each gets what happened on the other side on resume', async (t) => {
         const server = await start(t, { resumeGrace: 60 });

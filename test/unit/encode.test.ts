@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TYPING_FRAME, encodeAck, encodeMsg } from '../../src/protocol/index.js';
+import { TYPING_FRAME, encodeAck, encodeMsg, seqOfMsg } from '../../src/protocol/index.js';
 
 test('pre-encoded frames equal JSON.stringify of the same message', () => {
   assert.equal(TYPING_FRAME, JSON.stringify({ type: 'typing' }));
@@ -12,8 +12,12 @@ test('pre-encoded frames equal JSON.stringify of the same message', () => {
     '</script>',
   ]) {
     const ts = 1764140000123;
-    assert.equal(encodeMsg('c7f1_-', text, ts), JSON.stringify({ type: 'msg', chat: 'c7f1_-', text, ts }));
+    for (const seq of [1, 42, 9007199254740991]) {
+      const frame = encodeMsg('c7f1_-', text, ts, seq);
+      assert.equal(frame, JSON.stringify({ type: 'msg', chat: 'c7f1_-', text, ts, seq }));
+      assert.equal(seqOfMsg(frame), seq);
+    }
   }
   for (const id of [1, 0, -5, 9007199254740991, 'a', 'with "quotes"', '\u0000x'])
-    assert.equal(encodeAck(id), JSON.stringify({ type: 'ack', id }));
+    assert.equal(encodeAck(id, 7), JSON.stringify({ type: 'ack', id, seq: 7 }));
 });
