@@ -35,6 +35,10 @@ export const COUNTERS = {
   messages_delivered: 'chat messages from generator users received by their partner',
   messages_lost: 'messages detected missing at the receiver (sequence gaps)',
   messages_out_of_order: 'messages received out of order',
+  msgs_lost:
+    "messages missing by the protocol's own numbering (1.1 seq): the gaps when a msg's seq is more than one above the last in its chat",
+  msgs_duplicate:
+    'msgs whose seq is not above the last in their chat (a repeat, dropped before anything else counts it)',
   messages_rejected: 'say messages answered with an error',
   messages_unconfirmed: 'say messages with neither ack nor error when the connection ended',
   errors: 'error messages received, any code, except the raced ones',

@@ -94,6 +94,10 @@ export interface Ensure {
   errorRate?: number;
   noMatchRate?: number;
   lostMessages?: number;
+  /** Most msgs_lost (gaps in the protocol's seq) allowed. */
+  msgsLost?: number;
+  /** Most msgs_duplicate (repeated protocol seq) allowed. */
+  msgsDuplicate?: number;
 }
 
 export interface Plan {

@@ -8,6 +8,11 @@
  * Every message carries `~SEQ.MICROS~` (base 36): its sequence in the chat and
  * its intended send time, so the receiving user (also ours) measures true
  * end-to-end latency and detects loss and reordering.
+ *
+ * The server's own numbering (protocol 1.1: `seq` on every `msg`, 1, 2, 3… per
+ * chat and receiving member) is checked too: a gap counts the missing ones as
+ * msgs_lost, a `seq` not above the last is a repeat, counted in msgs_duplicate
+ * and dropped. A `msg` without `seq` (an older server) is not checked.
  */
 import { sample } from './distributions.js';
 import type { ReferenceUserSpec } from './plan.js';
@@ -34,6 +39,8 @@ interface Inbound {
   text?: string;
   id?: unknown;
   code?: string;
+  /** Protocol 1.1; not yet in the shared protocol types. */
+  seq?: unknown;
 }
 
 type Sock = UserSocket & { owner: ReferenceUser | null };
@@ -65,6 +72,8 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   private nextId = 1;
   private txSeq = 0;
   private rxSeq = 0;
+  /** The highest protocol `seq` received in the current chat (0: none yet). */
+  private lastSeq = 0;
   private chat = '';
   private isOpen = false;
   private inChat = false;
@@ -130,6 +139,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
         this.chat = m.chat ?? '';
         this.txSeq = 0;
         this.rxSeq = 0;
+        this.lastSeq = 0;
         this.msgsLeft = Math.max(0, sample(this.spec.messages, this.host.rng));
         this.think();
         break;
@@ -138,7 +148,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
         if (this.state === S.Searching) this.search(false);
         break;
       case 'msg':
-        this.received(m);
+        if (!this.repeated(m)) this.received(m);
         break;
       case 'ack':
         rec.inc('messages_acked');
@@ -178,6 +188,23 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
       this.pending!.shift();
       rec.inc('messages_rejected');
     }
+  }
+
+  /**
+   * Checks the protocol `seq` of a msg of the current chat against the last
+   * one: counts a gap as lost messages; true for a repeat, to be dropped.
+   */
+  private repeated(m: Inbound): boolean {
+    const seq = m.seq;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false;
+    if (this.chat === '' || m.chat !== this.chat) return false;
+    if (seq <= this.lastSeq) {
+      this.host.rec.inc('msgs_duplicate');
+      return true;
+    }
+    if (seq > this.lastSeq + 1) this.host.rec.inc('msgs_lost', seq - this.lastSeq - 1);
+    this.lastSeq = seq;
+    return false;
   }
 
   private received(m: Inbound): void {

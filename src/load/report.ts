@@ -102,6 +102,8 @@ export function renderReport(r: Results): string {
       counter('sent', 'messages_sent'),
       counter('delivered', 'messages_delivered'),
       counter('lost', 'messages_lost'),
+      counter('lost by seq', 'msgs_lost'),
+      counter('duplicate by seq', 'msgs_duplicate'),
     ]),
     lineChart('Message latency, end to end', 'ms', [
       pct('p50', 'p50', 'message_latency'),
@@ -159,6 +161,8 @@ export function renderReport(r: Results): string {
       ['messages sent', t.messages_sent],
       ['messages delivered', t.messages_delivered],
       ['messages lost', t.messages_lost],
+      ['lost by seq', t.msgs_lost ?? 0],
+      ['duplicate by seq', t.msgs_duplicate ?? 0],
       ['errors', t.errors],
       ['raced errors (not faults)', t.errors_raced ?? 0],
     ]

@@ -107,6 +107,8 @@ export function evaluate(
   add('error_rate', ensure.errorRate, r.derived.errorRate);
   add('no_match_rate', ensure.noMatchRate, r.derived.noMatchRate);
   add('lost_messages', ensure.lostMessages, r.totals.messages_lost);
+  add('msgs_lost', ensure.msgsLost, r.totals.msgs_lost ?? 0);
+  add('msgs_duplicate', ensure.msgsDuplicate, r.totals.msgs_duplicate ?? 0);
   return { passed: checks.every((c) => c.passed), checks };
 }
 
@@ -161,6 +163,7 @@ export function summaryTable(r: Results): string {
   out.push(
     `messages: ${t.messages_sent} sent, ${t.messages_delivered} delivered, ${t.messages_lost} lost, ${t.messages_rejected} rejected, ${t.messages_unconfirmed} unconfirmed, ${r.derived.messagesUnaccounted} unaccounted, ${t.messages_out_of_order} out of order`,
   );
+  out.push(`by the server's seq: ${t.msgs_lost ?? 0} lost, ${t.msgs_duplicate ?? 0} duplicate (dropped)`);
   const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`);
   const closes = Object.entries(r.closes).map(([k, v]) => `${k} ${v}`);
   out.push(

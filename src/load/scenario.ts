@@ -271,7 +271,14 @@ function parseCatalogue(c: Checker, raw: unknown, baseDir: string): Catalogue {
 function parseEnsure(c: Checker, raw: unknown): Ensure {
   const ensure: Ensure = { latency: [] };
   if (raw === undefined) return ensure;
-  const o = c.object(['ensure'], raw, [...LATENCY_NAMES, 'error_rate', 'no_match_rate', 'lost_messages']);
+  const o = c.object(['ensure'], raw, [
+    ...LATENCY_NAMES,
+    'error_rate',
+    'no_match_rate',
+    'lost_messages',
+    'msgs_lost',
+    'msgs_duplicate',
+  ]);
   if (!o) return ensure;
   for (const metric of LATENCY_NAMES) {
     if (o[metric] === undefined) continue;
@@ -293,5 +300,12 @@ function parseEnsure(c: Checker, raw: unknown): Ensure {
     ensure.noMatchRate = c.number(['ensure', 'no_match_rate'], o.no_match_rate, { min: 0, max: 1 });
   if (o.lost_messages !== undefined)
     ensure.lostMessages = c.number(['ensure', 'lost_messages'], o.lost_messages, { min: 0, integer: true });
+  if (o.msgs_lost !== undefined)
+    ensure.msgsLost = c.number(['ensure', 'msgs_lost'], o.msgs_lost, { min: 0, integer: true });
+  if (o.msgs_duplicate !== undefined)
+    ensure.msgsDuplicate = c.number(['ensure', 'msgs_duplicate'], o.msgs_duplicate, {
+      min: 0,
+      integer: true,
+    });
   return ensure;
 }

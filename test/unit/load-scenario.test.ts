@@ -136,3 +136,16 @@ test('default sources: none while each target has ports enough; past that, one r
     'only loopback targets get loopback sources',
   );
 });
+
+test('ensure takes msgs_lost and msgs_duplicate as whole-number limits', () => {
+  const base = 'name: x\ntargets: [ws://127.0.0.1:1/ws]\nphases: [{ duration: 1s, arrivalRate: 1 }]\n';
+  const plan = parseScenario(`${base}ensure: { msgs_lost: 0, msgs_duplicate: 3 }\n`, 'a.yaml');
+  assert.equal(plan.ensure.msgsLost, 0);
+  assert.equal(plan.ensure.msgsDuplicate, 3);
+  assert.equal(parseScenario(base, 'b.yaml').ensure.msgsLost, undefined);
+  assert.throws(
+    () => parseScenario(`${base}ensure:\n  msgs_lost: -1\n  msgs_duplicate: 0.5\n`, 'c.yaml'),
+    (e: ScenarioError) =>
+      e.issues.map((i) => `${i.line} ${i.field}`).join() === '5 ensure.msgs_lost,6 ensure.msgs_duplicate',
+  );
+});

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { bucketQuantile } from '../../src/server/live-stats.js';
 import { chooseEncoding } from '../../src/server/static-files.js';
 import { backoffDelay, byeDelay } from '../../src/web/browser/chat/backoff.js';
+import { nextLast, recoveryIncomplete, resumeLast, resumeMessage } from '../../src/web/browser/chat/seq.js';
+import { loadState, saveState } from '../../src/web/browser/chat/store.js';
 import { trackLabel } from '../../src/web/browser/chat/tracks.js';
 import { serversFromQuery } from '../../src/web/browser/dashboard/poller.js';
 
@@ -74,4 +76,53 @@ test('track labels and dashboard server lists', () => {
     serversFromQuery('?servers=http://a:1,javascript:alert(1),http://a:1/x,https://b', 'http://here:1'),
     ['http://a:1', 'https://b'],
   );
+});
+
+test('message seq: shown when above the last, dropped when repeated, always shown without one', () => {
+  // a chat's stream as a replay after a resume may deliver it: 1, 2, 2 (repeat), 3, 1 (repeat), 5 (after a gap)
+  let last = 0;
+  const shown: unknown[] = [];
+  for (const seq of [1, 2, 2, 3, 1, 5]) {
+    const next = nextLast(last, seq);
+    if (next === null) continue;
+    last = next;
+    shown.push(seq);
+  }
+  assert.deepEqual(shown, [1, 2, 3, 5]);
+  assert.equal(last, 5);
+  // a server without sequence numbers: every message is shown, last stays put
+  assert.equal(nextLast(0, undefined), 0);
+  assert.equal(nextLast(7, undefined), 7);
+  // malformed values are not sequence numbers: shown, not tracked
+  for (const bad of [0, -1, 1.5, '3', null, Number.NaN, 2 ** 60]) assert.equal(nextLast(4, bad), 4);
+});
+
+test('resume names the last seq only in a chat where one was seen', () => {
+  assert.equal(resumeLast(true, 12), 12);
+  assert.equal(resumeLast(true, 0), undefined, 'no seq seen (or a server without them): no last');
+  assert.equal(resumeLast(false, 12), undefined, 'not in a chat');
+  assert.deepEqual(resumeMessage('tok', 12), { type: 'resume', token: 'tok', last: 12 });
+  assert.deepEqual(resumeMessage('tok', undefined), { type: 'resume', token: 'tok' });
+  assert.equal(JSON.stringify(resumeMessage('tok', undefined)), '{"type":"resume","token":"tok"}');
+  assert.equal(recoveryIncomplete({ type: 'resumed', recovered: false }), true);
+  assert.equal(recoveryIncomplete({ type: 'resumed', recovered: true }), false);
+  assert.equal(recoveryIncomplete({ type: 'resumed' }), false, 'a server without recovery says nothing');
+  assert.equal(recoveryIncomplete(null), false);
+});
+
+test('the last seq survives a reload, and a stored state from before it loads as none seen', () => {
+  const items = new Map<string, string>();
+  const storage = {
+    getItem: (k: string) => items.get(k) ?? null,
+    setItem: (k: string, v: string) => void items.set(k, v),
+  } as Storage;
+  const state = loadState(storage);
+  assert.equal(state.lastSeq, 0);
+  Object.assign(state, { screen: 'chatting', chat: 'c1', lastSeq: 9 });
+  saveState(storage, state);
+  assert.equal(loadState(storage).lastSeq, 9);
+  items.set('samesong:page', JSON.stringify({ screen: 'chatting', chat: 'c1', lines: [] }));
+  assert.equal(loadState(storage).lastSeq, 0);
+  items.set('samesong:page', JSON.stringify({ screen: 'chatting', chat: 'c1', lines: [], lastSeq: 'x' }));
+  assert.equal(loadState(storage).lastSeq, 0);
 });

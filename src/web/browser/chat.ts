@@ -8,11 +8,13 @@ import { Limits, normalizeTrack, type ServerMessage } from '../../protocol/index
 import type { TopTrack } from '../../server/track-stats.js';
 import '../styles/chat.css';
 import { ChatLink, type Ready } from './chat/link.js';
+import { nextLast, recoveryIncomplete, resumeLast, type MsgSeqFields } from './chat/seq.js';
 import { loadState, saveState } from './chat/store.js';
 import { ChatView } from './chat/view.js';
 
 const TYPING_EVERY_MS = 2000;
 const TRENDING_EVERY_MS = 15_000;
+const MISSING_NOTICE = 'Some messages may be missing — they could not all be recovered.';
 
 const view = new ChatView();
 const state = loadState(sessionStorage);
@@ -23,7 +25,12 @@ let lastTyping = 0;
 let firstReady = true;
 
 const link = new ChatLink(
-  { origin: location.origin, storage: sessionStorage },
+  {
+    origin: location.origin,
+    storage: sessionStorage,
+    resumeLast: () =>
+      resumeLast(state.screen === 'chatting' && state.chat !== null && !state.ended, state.lastSeq),
+  },
   { ready: onReady, message: onMessage, status: (s) => view.status(s) },
 );
 
@@ -39,7 +46,7 @@ function search(track: string): void {
 
 function goHome(): void {
   if (state.screen !== 'home') link.send({ type: 'leave' });
-  Object.assign(state, { screen: 'home', chat: null, partner: '', ended: false, lines: [] });
+  Object.assign(state, { screen: 'home', chat: null, partner: '', ended: false, lines: [], lastSeq: 0 });
   save();
   view.show('home');
   void refreshTrending();
@@ -49,9 +56,12 @@ function onReady(ready: Ready): void {
   const wasFirst = firstReady;
   firstReady = false;
   const r = ready.resumed;
+  // The server could not hand back everything sent while this page was away.
+  const missing = recoveryIncomplete(r) && state.screen === 'chatting';
   if (r?.state === 'chatting' && r.chat === state.chat) {
     if (wasFirst) view.chat(state.partner, state.track, state.lines, false);
     view.notice(wasFirst ? 'Welcome back — your chat continues.' : 'Reconnected.', 'info');
+    if (missing) view.notice(MISSING_NOTICE, 'warn');
     return;
   }
   if (state.screen === 'searching') return search(state.track);
@@ -65,6 +75,7 @@ function onReady(ready: Ready): void {
   }
   if (wasFirst && state.screen === 'chatting')
     view.chat(state.partner, state.track, state.lines, state.ended);
+  if (missing) view.notice(MISSING_NOTICE, 'warn');
 }
 
 function onMessage(m: ServerMessage): void {
@@ -79,6 +90,7 @@ function onMessage(m: ServerMessage): void {
         partner: m.partner,
         track: m.track,
         ended: false,
+        lastSeq: 0,
       });
       state.lines = [];
       save();
@@ -89,6 +101,12 @@ function onMessage(m: ServerMessage): void {
       save();
       return view.noMatch();
     case 'msg': {
+      if (m.chat === state.chat) {
+        // A replay after a resume may repeat a message already shown.
+        const last = nextLast(state.lastSeq, (m as typeof m & MsgSeqFields).seq);
+        if (last === null) return;
+        state.lastSeq = last;
+      }
       const line = { own: false, text: m.text, ts: m.ts };
       state.lines.push(line);
       save();

@@ -3,10 +3,12 @@
  * when WebSocket cannot connect, reconnection with capped exponential backoff
  * and jitter (or the delay a `bye` asks for), and resume with the session's
  * token, kept in sessionStorage so that a reload within the grace period
- * resumes too.
+ * resumes too. A resume names the highest message `seq` received in the
+ * current chat (`last`), so the server sends what came after it.
  */
 import type { ClientMessage, ResumedMessage, ServerMessage } from '../../../protocol/index.js';
 import { backoffDelay, byeDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { resumeMessage } from './seq.js';
 
 export type TransportKind = 'websocket' | 'sockjs';
 
@@ -38,6 +40,8 @@ export interface LinkOptions {
   /** A WebSocket that has not said `welcome` within this long counts as failed. */
   welcomeTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /** The `last` to send with a resume: the highest `seq` received in the current chat, if any. */
+  resumeLast?: () => number | undefined;
 }
 
 /** The part of WebSocket that SockJS also offers. */
@@ -132,7 +136,7 @@ export class ChatLink {
         welcomed = true;
         clearTimeout(guard);
         welcomeToken = m.resume;
-        if (offered) socket.send(JSON.stringify({ type: 'resume', token: offered }));
+        if (offered) socket.send(JSON.stringify(resumeMessage(offered, this.options.resumeLast?.())));
         else this.#becomeReady(kind, null, false, welcomeToken);
         return;
       }

@@ -1,4 +1,6 @@
 /** What the page remembers across a reload (sessionStorage): the screen, the track and the chat so far. */
+import { isSeq } from './seq.js';
+
 export type Screen = 'home' | 'searching' | 'chatting';
 
 export interface Line {
@@ -17,13 +19,24 @@ export interface PageState {
   /** True when the chat is over (partner left) but still on screen. */
   ended: boolean;
   lines: Line[];
+  /** The highest message `seq` shown in this chat (0: none yet, or a server without them). */
+  lastSeq: number;
 }
 
 const KEY = 'samesong:page';
 const MAX_LINES = 200;
 
 export function emptyState(): PageState {
-  return { screen: 'home', track: '', name: '', chat: null, partner: '', ended: false, lines: [] };
+  return {
+    screen: 'home',
+    track: '',
+    name: '',
+    chat: null,
+    partner: '',
+    ended: false,
+    lines: [],
+    lastSeq: 0,
+  };
 }
 
 export function loadState(storage: Storage): PageState {
@@ -31,7 +44,12 @@ export function loadState(storage: Storage): PageState {
     const raw = storage.getItem(KEY);
     if (!raw) return emptyState();
     const value = JSON.parse(raw) as Partial<PageState>;
-    return { ...emptyState(), ...value, lines: Array.isArray(value.lines) ? value.lines : [] };
+    return {
+      ...emptyState(),
+      ...value,
+      lines: Array.isArray(value.lines) ? value.lines : [],
+      lastSeq: isSeq(value.lastSeq) ? value.lastSeq : 0,
+    };
   } catch {
     return emptyState();
   }
