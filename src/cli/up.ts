@@ -9,6 +9,15 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'apps', type: 'int', default: 2, min: 1, max: 256, arg: 'N', help: 'app server processes' },
   { name: 'matchmakers', type: 'int', default: 1, min: 1, max: 64, arg: 'K', help: 'matchmaker shards' },
   {
+    name: 'standbys',
+    type: 'int',
+    default: 1,
+    min: 0,
+    max: 8,
+    arg: 'S',
+    help: 'standby matchmakers per shard (0: none)',
+  },
+  {
     name: 'port',
     type: 'int',
     default: 8080,
@@ -33,9 +42,20 @@ export const upCommand: Command = {
   summary: 'start Redis, matchmakers, app servers and HAProxy on this machine',
   options: OPTIONS,
   help: {
-    usage: 'samesong up [--apps N] [--matchmakers K] [--port P]',
-    summary: 'Starts the whole scaled system on loopback and stops it all on Ctrl-C.',
+    usage: 'samesong up [--apps N] [--matchmakers K] [--standbys S] [--port P]',
+    summary: 'Starts the whole scaled system on loopback, keeps it running, and stops it all on Ctrl-C.',
     details:
+      'Each of the K shards runs 1 + S matchmaker processes: one leads, and a standby takes the lock\n' +
+      'when it dies. Any process started here that exits is started again, the same: an app server\n' +
+      '(crash, kill -9 or drain) on the same port with the same --id, a matchmaker with the same --id\n' +
+      'and metrics port, redis-server on the same port (empty, as after any Redis restart), HAProxy\n' +
+      'with the same config (a Redis given with --redis is not ours to restart). Restarts wait 250 ms,\n' +
+      'doubling up to 10 s while a process keeps exiting, and 250 ms again once it has run 30 s; an app\n' +
+      'server waits at least until the others have taken it for dead (its --heartbeat plus --dead-after\n' +
+      'plus 0.5 s: 6.5 s by default), so that the chats it held end for their partners. Each exit and\n' +
+      'restart is printed. Ctrl-C (SIGINT or SIGTERM) stops everything and restarts nothing; a second\n' +
+      'one exits at once, killing what is left.\n' +
+      '\n' +
       'Needs the Debian packages redis-server and haproxy. HAProxy holds two sockets per client, so it\n' +
       'reaches its open-file limit at half the clients of one app server; for big load runs point\n' +
       '`samesong load --target` at the app servers themselves (client-side balancing).',
@@ -47,6 +67,8 @@ export const upCommand: Command = {
       deployment = await startLocalDeployment({
         apps: v.apps as number,
         matchmakers: v.matchmakers as number,
+        standbys: v.standbys as number,
+        supervise: true,
         port: v.haproxy ? (v.port as number) : null,
         host: v.host as string,
         ...(v.redis ? { redisUrl: v.redis as string } : {}),
@@ -66,19 +88,15 @@ export const upCommand: Command = {
       );
     }
     io.stdout.write('  Ctrl-C stops everything.\n');
-    const exited = Promise.race(
-      deployment.apps.map((a) => a.process.exited.then((code) => `${a.id} exited (${String(code)})`)),
+    await new Promise<void>((resolve) =>
+      io.onStop(resolve, () => {
+        io.stderr.write('samesong up: stopping at once\n');
+        process.exit(ExitCode.aborted);
+      }),
     );
-    const reason = await new Promise<string>((resolve) => {
-      io.onStop(
-        () => resolve('stopping'),
-        () => resolve('stopping'),
-      );
-      void exited.then(resolve);
-    });
-    io.stdout.write(`samesong up: ${reason}\n`);
+    io.stdout.write('samesong up: stopping\n');
     await deployment.stop();
     io.stdout.write('samesong up: stopped\n');
-    return reason === 'stopping' ? ExitCode.ok : ExitCode.failure;
+    return ExitCode.ok;
   },
 };

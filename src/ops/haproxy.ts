@@ -100,6 +100,8 @@ export interface HaproxyHandle {
   readonly statsUrl: string;
   readonly configFile: string;
   process(): ManagedProcess;
+  /** Starts haproxy again with the same config (same ports) if it is not running. */
+  restart(): Promise<void>;
   /** Each backend server's state from the stats page (e.g. { app1: 'UP', app2: 'DOWN' }). */
   serverStates(): Promise<Record<string, string>>;
   stop(): Promise<void>;
@@ -124,24 +126,40 @@ export async function startHaproxy(options: HaproxyOptions): Promise<HaproxyHand
       maxconn: options.maxconn ?? haproxyMaxconn(),
     }),
   );
-  const proc = startProcess(`haproxy on ${host}:${port}`, binary, ['-f', configFile, '-db'], { cwd: dir });
-  const stop = async () => {
-    await proc.stop();
-    await rm(dir, { recursive: true, force: true });
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = startProcess(`haproxy on ${host}:${port}`, binary, ['-f', configFile, '-db'], { cwd: dir });
+    try {
+      await waitUntilListening(proc, port, { host, what: 'haproxy', timeoutMs: options.startTimeoutMs });
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
+    return proc;
   };
+  let current: ManagedProcess;
   try {
-    await waitUntilListening(proc, port, { host, what: 'haproxy', timeoutMs: options.startTimeoutMs });
+    current = await launch();
   } catch (err) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  let stopped = false;
+  const stop = async () => {
+    stopped = true;
+    await current.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
   const statsUrl = `http://${host}:${statsPort}/`;
   return {
     port,
     url: `${options.tlsPem ? 'https' : 'http'}://${host}:${port}`,
     statsUrl,
     configFile,
-    process: () => proc,
+    process: () => current,
+    async restart() {
+      if (stopped || !current.hasExited()) return;
+      current = await launch();
+    },
     async serverStates() {
       const res = await fetch(`${statsUrl};csv`);
       const [header, ...rows] = (await res.text()).trim().split('\n');

@@ -5,6 +5,9 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { APP_OPTIONS } from '../cluster/config.js';
+import { parseArgs } from '../config/options.js';
+import { newId } from '../util/ids.js';
 import { OpsError } from './errors.js';
 import { startHaproxy, type HaproxyHandle } from './haproxy.js';
 import { freePort } from './ports.js';
@@ -15,6 +18,7 @@ import {
   type RedisClusterHandle,
   type RedisServerHandle,
 } from './redis-server.js';
+import { Supervisor, type RestartPolicy, type SupervisorOptions } from './supervisor.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/samesong.js');
 
@@ -30,6 +34,8 @@ export const SERVER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
 export interface LocalDeploymentOptions {
   apps: number;
   matchmakers: number;
+  /** Standby matchmakers per shard (default 0): each takes the shard's lock when its leader dies. */
+  standbys?: number;
   /** HAProxy's port (0: a free one); null: no HAProxy. */
   port: number | null;
   host?: string;
@@ -43,6 +49,13 @@ export interface LocalDeploymentOptions {
   appNodeArgs?: readonly string[];
   /** Extra flags for every matchmaker. */
   matchmakerArgs?: readonly string[];
+  /**
+   * Restart every process started here that exits other than through stop()
+   * (see ./supervisor.ts): app servers on the same port with the same id,
+   * matchmakers with the same id and metrics port, redis-server on the same
+   * port, HAProxy with the same config. Default: no restarts.
+   */
+  supervise?: boolean | { policy?: RestartPolicy };
   /** Progress lines. */
   onProgress?: (line: string) => void;
 }
@@ -56,6 +69,8 @@ export interface AppProcess {
 
 /** A matchmaker process, with its own HTTP port (/metrics, /healthz, /readyz). */
 export interface MatchmakerProcess extends ManagedProcess {
+  /** Its --id, kept across restarts. */
+  readonly id: string;
   readonly shard: number;
   /** http://host:port of its metrics port. */
   readonly metricsUrl: string;
@@ -66,25 +81,61 @@ export interface LocalDeployment {
   /** The Redis Cluster started for `cluster: true`. */
   readonly redisCluster: RedisClusterHandle | null;
   readonly redisUrl: string;
+  /** App server `index` at apps[index]; a restart puts the new process in its place. */
   readonly apps: AppProcess[];
+  /** Each shard's first matchmaker at its index, then the standbys; a restart takes its place. */
   readonly matchmakers: MatchmakerProcess[];
   readonly haproxy: HaproxyHandle | null;
   /** HAProxy's URL, or the first app server's when there is no HAProxy. */
   readonly url: string;
+  /** Restarts so far, by name (app1, mm0-1, redis-server, haproxy…); empty without `supervise`. */
+  restarts(): Record<string, number>;
   /** Starts (or restarts, with the same id and port) app server `index`. */
   startApp(index: number): Promise<AppProcess>;
   /** Starts one more matchmaker for a shard (a standby when one leads). */
   startMatchmaker(shard: number): Promise<MatchmakerProcess>;
+  /** Stops everything (HAProxy, app servers, matchmakers, Redis, in that order); nothing restarts. */
   stop(): Promise<void>;
+}
+
+/** The longest an app server stays silent before the others take it for dead (heartbeat + dead-after). */
+function appDeathNoticeMs(appArgs: readonly string[]): number {
+  const v = parseArgs(APP_OPTIONS, appArgs, process.env).values;
+  return Math.ceil(((v.heartbeat as number) + (v['dead-after'] as number)) * 1000);
 }
 
 export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<LocalDeployment> {
   const host = o.host ?? '127.0.0.1';
   const progress = o.onProgress ?? (() => {});
-  const started: { stop(): Promise<void> }[] = [];
-  const stopAll = async () => {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-    started.length = 0;
+  const supervise = o.supervise ? { policy: o.supervise === true ? undefined : o.supervise.policy } : null;
+  const supervisors: Supervisor[] = [];
+  // Everything running, by stop order; processes of a kind stop together.
+  const proxies: { stop(): Promise<void> }[] = [];
+  const appProcs = new Set<ManagedProcess>();
+  const mmProcs = new Set<ManagedProcess>();
+  const stores: { stop(): Promise<void> }[] = [];
+  let stopping: Promise<void> | null = null;
+  const own = (set: Set<ManagedProcess>, proc: ManagedProcess) => {
+    set.add(proc);
+    void proc.exited.then(() => set.delete(proc));
+    return proc;
+  };
+  const stopAll = () => {
+    stopping ??= (async () => {
+      const halted = supervisors.map((s) => s.halt());
+      const stopEach = (xs: Iterable<{ stop(): Promise<void> }>) =>
+        Promise.all([...xs].map((x) => x.stop().catch(() => {})));
+      await stopEach(proxies);
+      await stopEach(appProcs);
+      await stopEach(mmProcs);
+      await stopEach(stores);
+      await Promise.all(halted);
+    })();
+    return stopping;
+  };
+  const watch = (options: Omit<SupervisorOptions, 'policy' | 'onProgress'>) => {
+    if (!supervise || stopping) return;
+    supervisors.push(new Supervisor({ ...options, policy: supervise.policy, onProgress: progress }));
   };
   try {
     let redis: RedisServerHandle | null = null;
@@ -92,22 +143,33 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
     let redisUrl = o.redisUrl;
     if (!redisUrl && o.cluster) {
       redisCluster = await startRedisCluster({ host });
-      started.push(redisCluster);
+      stores.push(redisCluster);
       redisUrl = redisCluster.urls.join(',');
       progress(`Redis Cluster on ${redisUrl}`);
     } else if (!redisUrl) {
       redis = await startRedisServer({ host });
-      started.push(redis);
+      stores.push(redis);
       redisUrl = redis.url;
       progress(`redis-server on ${redisUrl}`);
     }
+    for (const [i, node] of (redisCluster?.nodes ?? (redis ? [redis] : [])).entries()) {
+      watch({
+        name: redisCluster ? `redis-server ${i + 1}` : 'redis-server',
+        process: node.process(),
+        start: async () => {
+          await node.restart();
+          return node.process();
+        },
+      });
+    }
     const shards = String(o.matchmakers);
     const node = process.execPath;
+    const run = newId(3);
 
     const matchmakers: MatchmakerProcess[] = [];
-    const startMatchmaker = async (shard: number) => {
-      // a free port each: a standby shares its shard's default port
-      const metricsPort = await freePort(host);
+    const perShard = new Map<number, number>();
+    /** Starts a matchmaker that keeps `id` and `metricsPort` across restarts. */
+    const launchMatchmaker = async (shard: number, id: string, metricsPort: number) => {
       const args = [
         BIN,
         'matchmaker',
@@ -115,6 +177,8 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         redisUrl,
         '--shard',
         `${shard}/${shards}`,
+        '--id',
+        id,
         ...(o.cluster ? ['--cluster'] : []),
         '--metrics-host',
         host,
@@ -122,19 +186,42 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         String(metricsPort),
         ...(o.matchmakerArgs ?? []),
       ];
-      const proc = startProcess(`matchmaker ${shard}/${shards}`, node, args);
-      started.push(proc);
+      const proc = own(mmProcs, startProcess(`matchmaker ${id} (shard ${shard}/${shards})`, node, args));
       const mm: MatchmakerProcess = Object.assign(proc, {
+        id,
         shard,
         metricsUrl: `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}`,
       });
-      matchmakers.push(mm);
-      await waitForOutput(proc, /serving shard/);
+      try {
+        await waitForOutput(proc, /serving shard/);
+      } catch (err) {
+        await proc.stop();
+        throw err;
+      }
+      return mm;
+    };
+    const startMatchmaker = async (shard: number) => {
+      const n = perShard.get(shard) ?? 0;
+      perShard.set(shard, n + 1);
+      // ids unique to this run, for deployments sharing one Redis
+      const id = `mm${shard}-${n + 1}-${run}`;
+      // a free port each: a standby shares its shard's default port
+      const metricsPort = await freePort(host);
+      const mm = await launchMatchmaker(shard, id, metricsPort);
+      const slot = matchmakers.push(mm) - 1;
+      watch({
+        name: `matchmaker ${id}`,
+        process: mm,
+        start: () => launchMatchmaker(shard, id, metricsPort),
+        onRestarted: (proc) => (matchmakers[slot] = proc as MatchmakerProcess),
+      });
       return mm;
     };
     for (let i = 0; i < o.matchmakers; i++) await startMatchmaker(i);
+    for (let k = 0; k < (o.standbys ?? 0); k++)
+      for (let i = 0; i < o.matchmakers; i++) await startMatchmaker(i);
     progress(
-      `${o.matchmakers} matchmaker(s), metrics: ${matchmakers.map((m) => `${m.metricsUrl}/metrics`).join(' ')}`,
+      `${matchmakers.length} matchmaker(s) for ${o.matchmakers} shard(s), metrics: ${matchmakers.map((m) => `${m.metricsUrl}/metrics`).join(' ')}`,
     );
 
     const apps: AppProcess[] = [];
@@ -159,25 +246,49 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         String(port),
         ...(o.appArgs ?? []),
       ];
-      const proc = startProcess(`app server ${id}`, node, args);
-      started.push(proc);
-      await waitUntilListening(proc, port, { host, what: `app server ${id}`, timeoutMs: 20_000 });
+      const proc = own(appProcs, startProcess(`app server ${id}`, node, args));
+      try {
+        await waitUntilListening(proc, port, { host, what: `app server ${id}`, timeoutMs: 20_000 });
+      } catch (err) {
+        await proc.stop();
+        throw err;
+      }
       const app = { id, port, url: `http://${host}:${port}`, process: proc };
       apps[index] = app;
       return app;
     };
-    for (let i = 0; i < o.apps; i++) await startApp(i);
+    // An app server that comes back before the others take it for dead would leave its old
+    // sessions' partners and seekers waiting on it for ever: it waits that long first.
+    const deathNoticeMs = appDeathNoticeMs(o.appArgs ?? []) + 500;
+    for (let i = 0; i < o.apps; i++) {
+      const app = await startApp(i);
+      watch({
+        name: app.id,
+        process: app.process,
+        start: async () => (await startApp(i)).process,
+        minDelay: { ms: deathNoticeMs, why: 'until the others have taken it for dead' },
+      });
+    }
     progress(`${o.apps} app server(s): ${apps.map((a) => a.url).join(' ')}`);
 
     let haproxy: HaproxyHandle | null = null;
     if (o.port !== null) {
-      haproxy = await startHaproxy({
+      const proxy = await startHaproxy({
         host,
         port: o.port,
         backends: apps.map((a) => a.url),
         names: apps.map((a) => a.id),
       });
-      started.push(haproxy);
+      haproxy = proxy;
+      proxies.push(proxy);
+      watch({
+        name: 'haproxy',
+        process: proxy.process(),
+        start: async () => {
+          await proxy.restart();
+          return proxy.process();
+        },
+      });
       progress(`haproxy on ${haproxy.url} (stats ${haproxy.statsUrl})`);
     }
     return {
@@ -188,6 +299,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       matchmakers,
       haproxy,
       url: haproxy?.url ?? apps[0]!.url,
+      restarts: () => Object.fromEntries(supervisors.map((s) => [s.name, s.restarts])),
       startApp,
       startMatchmaker,
       stop: stopAll,

@@ -1,6 +1,7 @@
 /** Spawns the real CLI (bin/samesong.js on the built dist/) and kills it after the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
@@ -77,4 +78,33 @@ export async function startServeProcess(
   const p = spawnProcess(t, wrap ? wrap(command) : command, env);
   const m = await p.waitFor(/listening on (http:\/\/\S+)/);
   return { ...p, url: m[1]! };
+}
+
+/** The processes whose parent is `pid`, with their command lines (Linux /proc). */
+export function childProcesses(pid: number): { pid: number; argv: string[] }[] {
+  const out: { pid: number; argv: string[] }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …: comm may hold spaces and parentheses
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid) continue;
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      out.push({ pid: Number(entry), argv });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** True while a process with this pid exists (a zombie counts as gone). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
