@@ -231,6 +231,10 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     }
   }
 
+  stream(id: string): Promise<string[]> {
+    return this.#store.stream(id);
+  }
+
   async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const before = this.#held.get(id)?.length ?? 0;
     const claimed = await this.#store.claim(id, secretHash, newHash);
@@ -407,7 +411,17 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       this.seek(s);
       n++;
     }
-    this.#log.info({ searches: n }, 'bus back: searches sent again');
+    // Chat messages to this server's sessions may have been lost meanwhile: their streams have them.
+    let chats = 0;
+    for (const m of [...this.#hub.members()]) {
+      if (m.partner.local) continue;
+      this.#hub.catchUp(m.session);
+      chats++;
+    }
+    this.#log.info(
+      { searches: n, chats },
+      'bus back: searches sent again, chats caught up from their streams',
+    );
   }
 }
 

@@ -81,6 +81,10 @@ export class RedisSessionStore implements SessionStore {
     ).samesongAppend(streamKey(to), frame, Limits.historyMessages, this.#streamTtlMs);
   }
 
+  stream(id: string): Promise<string[]> {
+    return this.redis.lrange(streamKey(id), 0, -1);
+  }
+
   async lastSeq(to: string, chat: string): Promise<number> {
     const frame = await this.redis.lindex(streamKey(to), -1);
     return frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0;
@@ -199,6 +203,9 @@ export class MemorySessionStore implements SessionStore {
       if (e.stream.length > Limits.historyMessages) e.stream.shift();
     }
     return Promise.resolve();
+  }
+  stream(id: string): Promise<string[]> {
+    return Promise.resolve([...(this.#get(id)?.stream ?? [])]);
   }
   lastSeq(to: string, chat: string): Promise<number> {
     const frame = this.#get(to)?.stream.at(-1);

@@ -496,12 +496,45 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     if (a.kind !== 'chatting' || a.chat !== chat || seq <= s.delivered) return;
     const conn = s.conn;
     if (conn) {
-      conn.sendRaw(frame);
-      s.delivered = seq;
+      if (s.filling) s.filling.push(frame);
+      else if (seq > s.delivered + 1)
+        this.#fill(s, chat, [frame]); // some were lost on the way
+      else {
+        conn.sendRaw(frame);
+        s.delivered = seq;
+      }
     } else if (s.link.kind === 'away') {
       // in the stream already; kept here too for a resume whose claim may have read the stream first
       (s.awayMsgs ??= []).push(frame);
     }
+  }
+
+  /** Reads the stream of `s` and delivers what it lacks of `chat`, with what arrives meanwhile, in order. */
+  #fill(s: Session, chat: string, arrived: string[]): void {
+    s.filling = arrived;
+    const done = (kept: string[]) => {
+      const waiting = s.filling ?? [];
+      s.filling = null;
+      const a = s.activity;
+      const conn = s.conn;
+      if (!conn || a.kind !== 'chatting' || a.chat !== chat) return;
+      const prefix = msgPrefix(chat);
+      const bySeq = new Map<number, string>();
+      for (const frame of [...kept, ...waiting])
+        if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
+      for (const seq of [...bySeq.keys()].sort((x, y) => x - y)) {
+        if (seq <= s.delivered) continue;
+        conn.sendRaw(bySeq.get(seq)!);
+        s.delivered = seq;
+      }
+    };
+    this.#ports.resume.stream(s.id).then(done, () => done([]));
+  }
+
+  catchUp(to: string): void {
+    const s = this.sessions.get(to);
+    const a = s?.activity;
+    if (s?.conn && a?.kind === 'chatting' && !s.filling) this.#fill(s, a.chat, []);
   }
 
   // ---- loss, grace and resume ----------------------------------------------

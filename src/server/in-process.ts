@@ -120,6 +120,10 @@ export class InProcessResume implements ResumePort {
     else this.#held.set(id, [message]);
   }
 
+  stream(id: string): Promise<string[]> {
+    return Promise.resolve([...(this.#streams.get(id) ?? [])]);
+  }
+
   claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const hash = this.#hashes.get(id);
     if (hash === undefined || !sameHash(hash, secretHash)) return Promise.resolve(null);

@@ -136,6 +136,8 @@ export interface ResumePort {
    */
   append(to: string, chat: string, seq: number, frame: string, deadline: number): true | Promise<void>;
   claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null>;
+  /** The stream of session `id` as kept (oldest first), to fill a gap. */
+  stream(id: string): Promise<string[]>;
 }
 
 export interface HubPorts {
@@ -185,6 +187,8 @@ export interface HubInbound {
   searches(): Iterable<Seeker>;
   /** Every session here that is in a chat. */
   members(): Iterable<ChatMember>;
+  /** Makes sure `to` has every message of its chat's stream (after the bus lost some). */
+  catchUp(to: string): void;
   /** Whether session `id` is held by this app server. */
   has(id: string): boolean;
 }

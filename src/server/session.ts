@@ -55,6 +55,8 @@ export class Session {
   out: { readonly chat: string; sent: number } | null = null;
   /** Highest `seq` of `lastChat` written to the connection. */
   delivered = 0;
+  /** While set, a gap in the stream is being filled from the store: live messages wait here. */
+  filling: string[] | null = null;
   /** Chat messages that reached this app server while the session was away (a resume adds them to its stream's). */
   awayMsgs: string[] | null = null;
   /** The store of this session's last `say`, while one is being stored (the next waits for it). */

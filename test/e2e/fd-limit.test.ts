@@ -55,7 +55,7 @@ test(`with ulimit -n ${SOFT_LIMIT} the server refuses past its limit, never cras
 
   // the users it has are served as before
   a.say('still here', 1);
-  assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1 });
+  assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1, seq: 1 });
   assert.equal((await b.next('msg')).text, 'still here');
 
   // raw TCP connections that never speak use up the descriptors kept in reserve: accept() fails
@@ -72,7 +72,7 @@ test(`with ulimit -n ${SOFT_LIMIT} the server refuses past its limit, never cras
   );
   await until(async () => /open_file_limit/.test(p.stdout()), 'the refusal to be logged');
   a.say('at EMFILE', 2);
-  assert.deepEqual(await a.next('ack'), { type: 'ack', id: 2 });
+  assert.deepEqual(await a.next('ack'), { type: 'ack', id: 2, seq: 2 });
   assert.equal((await b.next('msg')).text, 'at EMFILE');
   for (const s of raws) s.destroy();
 

@@ -89,11 +89,14 @@ forEachDeployment((start) => {
     const limit = 40_000; // 40 MB at most, far beyond any socket buffer
     // Batches of 50: the drop may come in the middle of one, and the rest of that batch is then
     // held for the away partner (at most 50, under the cap of 100, so no error is provoked).
+    // Each batch waits for its answers: a say is acknowledged once stored, which paces the talker.
+    const answeredFill = () =>
+      talker.history.filter((m) => (m.type === 'ack' || m.type === 'error') && typeof m.id === 'string')
+        .length;
     while (!talker.history.some((m) => m.type === 'partner_away') && sent < limit) {
-      for (let i = 0; i < 50; i++) talker.say(text);
+      for (let i = 0; i < 50; i++) talker.say(text, `fill ${sent + i}`);
       sent += 50;
-      talker.send({ type: 'ping', id: sent });
-      while ((await talker.next('pong', 20_000)).id !== sent);
+      await eventually(() => answeredFill() >= sent, 20_000, 'an answer to every say of the batch');
     }
     assert.deepEqual(await talker.next('partner_away'), { type: 'partner_away', chat });
     assert.equal(await server.counter('samesong_slow_reader_drops_total'), 1);
@@ -102,9 +105,10 @@ forEachDeployment((start) => {
     // held messages are capped too: once 100 wait, further says are refused with partner_away
     for (let i = 0; i < 101; i++) talker.say(text, i);
     // an ack comes once the message is stored (late, in a scaled deployment): wait for every answer
-    const answered = () => talker.pending.filter((m) => m.type === 'ack' || m.type === 'error').length;
-    await eventually(() => answered() >= 101, 20_000, 'an answer to every say');
-    const answers = talker.pending.filter((m) => m.type === 'ack' || m.type === 'error');
+    const numbered = () =>
+      talker.pending.filter((m) => (m.type === 'ack' || m.type === 'error') && typeof m.id === 'number');
+    await eventually(() => numbered().length >= 101, 20_000, 'an answer to every say');
+    const answers = numbered();
     const acked = answers.filter((m) => m.type === 'ack').map((m) => (m as { id: number }).id);
     const refused = answers.filter((m) => m.type === 'error');
     assert.deepEqual(acked, [...Array(acked.length).keys()], 'the first says are held, in order');

@@ -103,10 +103,12 @@ forEachDeployment((start) => {
       'line\nbreak',
     ];
     texts.forEach((text, i) => a.say(text, i));
-    for (let i = 0; i < texts.length; i++) assert.deepEqual(await a.next('ack'), { type: 'ack', id: i });
-    for (const text of texts) {
+    for (let i = 0; i < texts.length; i++)
+      assert.deepEqual(await a.next('ack'), { type: 'ack', id: i, seq: i + 1 });
+    for (const [i, text] of texts.entries()) {
       const m = await b.next('msg');
-      assert.deepEqual(Object.keys(m).sort(), ['chat', 'text', 'ts', 'type']);
+      assert.deepEqual(Object.keys(m).sort(), ['chat', 'seq', 'text', 'ts', 'type']);
+      assert.equal(m.seq, i + 1);
       assert.equal(m.chat, chat);
       assert.equal(m.text, text);
       assert.ok(m.ts >= before - 1000 && m.ts <= Date.now() + 1000);
@@ -117,7 +119,7 @@ forEachDeployment((start) => {
     await sync(a);
     assert.equal(a.pending.filter((m) => m.type === 'ack').length, 0, 'no ack for a say without an id');
     b.say('back', 'b1');
-    assert.deepEqual(await b.next('ack'), { type: 'ack', id: 'b1' });
+    assert.deepEqual(await b.next('ack'), { type: 'ack', id: 'b1', seq: 1 });
     assert.equal((await a.next('msg')).text, 'back');
   });
 

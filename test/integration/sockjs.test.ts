@@ -54,7 +54,7 @@ forEachDeployment((start) => {
     assert.equal((await w.next('matched')).partner, 'Sam');
     await s.next('matched');
     s.send({ type: 'say', text: 'over http', id: 7 });
-    assert.deepEqual(await s.next('ack'), { type: 'ack', id: 7 });
+    assert.deepEqual(await s.next('ack'), { type: 'ack', id: 7, seq: 1 });
     assert.equal((await w.next('msg')).text, 'over http');
     w.say('over ws');
     const msg = await s.next('msg');
