@@ -160,8 +160,9 @@ export class RedisBus implements Bus {
       return;
     }
     const masters = (this.#pub as Cluster).nodes('master');
-    // Connections to masters are lazy: open them now (each one's 'ready' checks again).
-    for (const n of masters) if (n.status === 'wait') n.connect().catch(() => {});
+    // Connections to masters are lazy: open them now (each one's 'ready' checks again); one that
+    // gave up reconnecting ('end') is opened again too.
+    for (const n of masters) if (n.status === 'wait' || n.status === 'end') n.connect().catch(() => {});
     if (masters.length === 0 || masters.some((n) => n.status !== 'ready')) return this.#recheckSoon();
     // A restarted shard lost its subscribers' state: subscribe again before saying 'up'.
     if (this.#resubscribing) return;

@@ -263,8 +263,8 @@ for (const backend of [memory, standalone, cluster]) {
         assert.equal(a.connected, false);
         await assert.rejects(a.publish('c:survive', 'lost'), (err: Error) => err instanceof BusDownError);
         await restart();
-        // a restarted cluster takes some seconds to agree on its state again
-        await waitFor(() => events.includes('a:up') && events.includes('b:up'), 30_000);
+        // a restarted cluster takes some seconds to agree on its state again (more on a loaded machine)
+        await waitFor(() => events.includes('a:up') && events.includes('b:up'), 60_000);
         assert.deepEqual(
           events.filter((e) => e.startsWith('a:')),
           ['a:down', 'a:up'],
