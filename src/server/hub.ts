@@ -629,9 +629,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     const old = target.conn;
     if (old) {
       // Takeover of a connection that still looks open: the partner notices nothing.
-      old.session = null;
-      this.connections.delete(old);
-      old.close(CloseCode.takenOver, 'session taken over by a new connection');
+      this.#letGo(old);
       const a = target.activity;
       if (a.kind === 'searching') this.#stopSearching(target, a);
     }
@@ -694,6 +692,13 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#ports.resume.update(id, recordOf(s));
     const a = s.activity;
     if (a.kind === 'chatting' && announce) a.partner.announceBack(a.chat);
+  }
+
+  /** Closes a connection whose session was taken over by another connection (4001). */
+  #letGo(old: Connection): void {
+    old.session = null;
+    this.connections.delete(old);
+    old.close(CloseCode.takenOver, 'session taken over by a new connection');
   }
 
   #discardFresh(fresh: Session): void {
@@ -798,11 +803,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     if (!s) return undefined;
     const awayMsgs = s.awayMsgs ?? [];
     const old = s.conn;
-    if (old) {
-      old.session = null;
-      this.connections.delete(old);
-      old.close(CloseCode.takenOver, 'session taken over by a new connection');
-    }
+    if (old) this.#letGo(old);
     const a = s.activity;
     if (a.kind === 'searching') this.#stopSearching(s, a);
     else if (a.kind === 'chatting') {

@@ -21,7 +21,7 @@ import { startRedisServer, type RedisServerHandle } from '../../src/ops/redis-se
 import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { startCluster } from './cluster.js';
-import { eventually, uniqueTrack } from './server.js';
+import { eventually, pairOn } from './server.js';
 
 export interface Deployment {
   readonly name: 'serve' | 'cluster-memory' | 'cluster-redis';
@@ -176,15 +176,7 @@ async function startDeployment(
       if (!deployment.scaled) assert.ok(predicate(), what);
       else await eventually(predicate, 5000, what);
     },
-    async pair(track = uniqueTrack()) {
-      const a = await connect();
-      const b = await connect();
-      await a.search(track);
-      await b.search(track);
-      const ma = await a.next('matched');
-      await b.next('matched');
-      return [a, b, ma.chat];
-    },
+    pair: (track?: string) => pairOn(() => connect(), track),
     stats() {
       const sum: DeploymentStats = { server: '', connections: 0, searching: 0, chats: 0, away: 0 };
       // A chat with members on two app servers is in both servers' gauges: count it once.

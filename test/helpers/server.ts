@@ -33,16 +33,21 @@ export async function startTestServer(
     clients.push(c);
     return c;
   };
-  const pair = async (track = uniqueTrack()): Promise<[SamesongClient, SamesongClient, string]> => {
-    const a = await connect();
-    const b = await connect();
-    await a.search(track);
-    await b.search(track);
-    const ma = await a.next('matched');
-    await b.next('matched');
-    return [a, b, ma.chat];
-  };
-  return { ...server, connect, pair };
+  return { ...server, connect, pair: (track) => pairOn(connect, track) };
+}
+
+/** Two clients from `connect`, matched on a fresh track (or `track`). */
+export async function pairOn(
+  connect: () => Promise<SamesongClient>,
+  track = uniqueTrack(),
+): Promise<[SamesongClient, SamesongClient, string]> {
+  const a = await connect();
+  const b = await connect();
+  await a.search(track);
+  await b.search(track);
+  const ma = await a.next('matched');
+  await b.next('matched');
+  return [a, b, ma.chat];
 }
 
 /** Resolves when `predicate` holds, polling (for state that has no event of its own). */
