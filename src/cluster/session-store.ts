@@ -16,13 +16,10 @@ const heldKey = (id: string) => `samesong:h:{${id}}`;
 const serverKey = (server: string) => `samesong:srv:{${server}}`;
 /** A session's stream: the chat messages sent to it (encoded, with their seq), the last few. */
 const streamKey = (id: string) => `samesong:in:{${id}}`;
-
-const APPEND = `
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-`;
+/** A stream is trimmed back to Limits.historyMessages once it holds this many more. */
+const TRIM_SLACK = 20;
+/** Its expiry is set again every this many messages (and with the first). */
+const EXPIRE_EVERY = 32;
 
 const CLAIM = `
 local h = redis.call('HGET', KEYS[1], 'h')
@@ -65,7 +62,6 @@ export class RedisSessionStore implements SessionStore {
     private readonly graceMs: number,
   ) {
     redis.defineCommand('samesongClaim', { numberOfKeys: 3, lua: CLAIM });
-    redis.defineCommand('samesongAppend', { numberOfKeys: 1, lua: APPEND });
   }
 
   /** A stream outlives a member's connection by the grace period and then some (10 minutes). */
@@ -73,12 +69,16 @@ export class RedisSessionStore implements SessionStore {
     return this.graceMs + 600_000;
   }
 
+  /**
+   * One RPUSH per message; the trim and the expiry follow from the length it
+   * returns, now and then (a script per message cost Redis four commands' CPU).
+   */
   async append(to: string, frame: string): Promise<void> {
-    await (
-      this.redis as unknown as {
-        samesongAppend(k: string, frame: string, keep: number, ttl: number): Promise<number>;
-      }
-    ).samesongAppend(streamKey(to), frame, Limits.historyMessages, this.#streamTtlMs);
+    const key = streamKey(to);
+    const length = await this.redis.rpush(key, frame);
+    if (length > Limits.historyMessages + TRIM_SLACK)
+      this.#quiet(this.redis.ltrim(key, -Limits.historyMessages, -1));
+    if (length % EXPIRE_EVERY === 1) this.#quiet(this.redis.pexpire(key, this.#streamTtlMs));
   }
 
   stream(id: string): Promise<string[]> {
@@ -143,7 +143,13 @@ export class RedisSessionStore implements SessionStore {
       this.#quiet(this.redis.srem(serverKey(server), id));
       this.#quiet(this.redis.sadd(serverKey(this.server), id));
     }
-    return { server, record: JSON.parse(rec) as SessionRecord, held, history };
+    // the stream may hold a few more than it keeps between two trims
+    return {
+      server,
+      record: JSON.parse(rec) as SessionRecord,
+      held,
+      history: history.slice(-Limits.historyMessages),
+    };
   }
 
   /** An app server died: its sessions' state expires with the grace period. */
