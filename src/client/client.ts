@@ -164,7 +164,10 @@ export class SamesongClient {
         reject,
         timer: setTimeout(() => {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-          const seen = this.#inbox.map((m) => m.type).join(', ') || 'nothing';
+          const seen =
+            this.#inbox
+              .map((m) => (m.type === 'error' ? `error ${m.code}: ${m.message}` : m.type))
+              .join(', ') || 'nothing';
           reject(
             new ClientError(`no ${type ?? 'message'} within ${timeoutMs} ms (pending: ${seen})`, 'timeout'),
           );

@@ -78,6 +78,8 @@ class RemotePartner implements Partner {
     if (!this.away) this.node.link.toServer(this.server, { op: 'typing', to: this.id, chat });
   }
   left(chat: string, from: string, reason: PartnerLeftReason): void {
+    // written to its stream too, where a claim sees it even before its app server hears of it
+    this.node.appendEnd(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
     if (this.graceEntry) this.node.holdFor(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
     else this.node.link.toServer(this.server, { op: 'left', to: this.id, chat, from, reason });
   }
@@ -255,6 +257,11 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   /** Holds a message for a session whose app server died (it resumes elsewhere). */
   holdFor(id: string, message: string): void {
     this.#store.hold(id, message);
+  }
+
+  /** The end of a chat, in the stream of the member told of it (not acknowledged to anyone: best effort). */
+  appendEnd(id: string, frame: string): void {
+    this.#store.append(id, frame).catch(() => {});
   }
 
   endGrace(partner: RemotePartner): void {

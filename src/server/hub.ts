@@ -636,8 +636,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#link(target, { kind: 'connected', conn });
     conn.session = target;
     target.held = 0;
+    // the partner ended the chat, and its app server wrote so to the stream before this one heard
+    const now = target.activity;
+    const end = now.kind === 'chatting' ? endIn(claimed, now.chat) : undefined;
+    if (end && now.kind === 'chatting') this.#leaveChat(target, now);
     this.#metrics.resumes.inc({ result: old ? 'takeover' : 'resumed' });
-    this.#sendResumed(conn, target, claimed, secret, last);
+    this.#sendResumed(conn, target, claimed, secret, last, end);
     const a = target.activity;
     if (!old && a.kind === 'chatting') a.partner.announceBack(a.chat);
   }
@@ -661,7 +665,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.sessions.set(id, s);
     conn.session = s;
     let announce = true;
+    const end = record.state === 'chatting' && record.chat ? endIn(claimed, record.chat) : undefined;
+    if (end && record.partner) s.remember(record.partner, this.#clock.now() + this.options.nextWindowMs);
     if (
+      !end &&
       record.state === 'chatting' &&
       record.chat &&
       record.partner &&
@@ -688,7 +695,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       }
     }
     this.#metrics.resumes.inc({ result: 'moved' });
-    this.#sendResumed(conn, s, claimed, secret, last);
+    this.#sendResumed(conn, s, claimed, secret, last, end);
     this.#ports.resume.update(id, recordOf(s));
     const a = s.activity;
     if (a.kind === 'chatting' && announce) a.partner.announceBack(a.chat);
@@ -719,6 +726,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     claimed: Claimed,
     secret: string,
     last: number | undefined,
+    end?: string,
   ): void {
     const from = last ?? target.delivered;
     const replay: string[] = [];
@@ -750,6 +758,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     );
     for (const frame of replay) conn.sendRaw(frame);
     target.delivered = top;
+    if (end) conn.sendRaw(end);
     for (const m of claimed.held) conn.sendRaw(m);
   }
 
@@ -836,6 +845,16 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   has(id: string): boolean {
     return this.sessions.has(id);
   }
+}
+
+/**
+ * The end of `chat` as its partner's app server wrote it to the claimed
+ * session's stream, unless the session's own app server already held it.
+ */
+function endIn(claimed: Claimed, chat: string): string | undefined {
+  const prefix = `{"type":"partner_left","chat":${JSON.stringify(chat)},`;
+  if (claimed.held.some((m) => m.startsWith(prefix))) return undefined;
+  return claimed.history.find((m) => m.startsWith(prefix));
 }
 
 function recordOf(s: Session): SessionRecord {
