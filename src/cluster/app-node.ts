@@ -77,11 +77,11 @@ class RemotePartner implements Partner {
   typing(chat: string): void {
     if (!this.away) this.node.link.toServer(this.server, { op: 'typing', to: this.id, chat });
   }
-  left(chat: string, from: string, reason: PartnerLeftReason): void {
-    // written to its stream too, where a claim sees it even before its app server hears of it
-    this.node.appendEnd(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
+  left(chat: string, from: string, reason: PartnerLeftReason): Promise<void> {
     if (this.graceEntry) this.node.holdFor(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
     else this.node.link.toServer(this.server, { op: 'left', to: this.id, chat, from, reason });
+    // written to its stream too, where a claim sees it even before its app server hears of it
+    return this.node.appendEnd(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
   }
   announceAway(chat: string): void {
     this.node.link.toServer(this.server, { op: 'away', to: this.id, chat });
@@ -260,8 +260,8 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   }
 
   /** The end of a chat, in the stream of the member told of it (not acknowledged to anyone: best effort). */
-  appendEnd(id: string, frame: string): void {
-    this.#store.append(id, frame).catch(() => {});
+  appendEnd(id: string, frame: string): Promise<void> {
+    return within(this.#store.append(id, frame), STORE_RETRY_MS * 8).catch(() => {});
   }
 
   endGrace(partner: RemotePartner): void {

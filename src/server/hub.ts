@@ -201,6 +201,8 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         return a.partner.typing(a.chat);
       }
       case 'leave':
+        // after the end of a chat that is still being stored, answered in order
+        if (s.storing) return void s.storing.then(() => conn.dispatch(message));
         return this.#leave(s);
       case 'ping': {
         const ts = this.#clock.now();
@@ -282,8 +284,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   #search(s: Session, message: SearchMessage): void {
     const a = s.activity;
-    if (a.kind === 'chatting') this.#endChat(s, a, 'left');
-    else if (a.kind === 'searching') this.#stopSearching(s, a);
+    if (a.kind === 'chatting') {
+      this.#endChat(s, a, 'left');
+      // `left` waits for the end to be stored: the search goes on after it, in order
+      const conn = s.conn;
+      if (s.storing && conn) return void s.storing.then(() => conn.dispatch(message));
+    } else if (a.kind === 'searching') this.#stopSearching(s, a);
     const next: Searching = {
       kind: 'searching',
       track: message.track,
@@ -454,11 +460,20 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   /** Ends `s`'s chat from its side: `s` gets `left` (when `reason` is left), the partner `partner_left`. */
   #endChat(s: Session, a: Chatting, reason: PartnerLeftReason): void {
-    if (reason === 'left') s.conn?.send({ type: 'left', chat: a.chat });
-    // the partner hears of the end after the messages `s` said before it
+    const answer = () => {
+      if (reason === 'left') s.conn?.send({ type: 'left', chat: a.chat });
+    };
+    // the partner hears of the end after the messages `s` said before it; `s` hears `left` once
+    // the end is stored where the partner's resume will see it
     const tell = () => a.partner.left(a.chat, s.id, reason);
-    if (s.storing) void s.storing.then(tell);
-    else tell();
+    const told = s.storing ? s.storing.then(tell) : tell();
+    if (!told) answer();
+    else {
+      const step: Promise<void> = told.then(answer).finally(() => {
+        if (s.storing === step) s.storing = null;
+      });
+      s.storing = step;
+    }
     this.#leaveChat(s, a);
   }
 

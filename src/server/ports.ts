@@ -67,8 +67,11 @@ export interface Partner {
    */
   msg(chat: string, frame: string, text: string, ts: number, seq: number): void;
   typing(chat: string): void;
-  /** The session this partner faces ended the chat. */
-  left(chat: string, from: string, reason: PartnerLeftReason): void;
+  /**
+   * The session this partner faces ended the chat. A promise when the end is
+   * being stored where the partner's resume sees it (the answer `left` waits for it).
+   */
+  left(chat: string, from: string, reason: PartnerLeftReason): void | Promise<void>;
   /** The session this partner faces lost its connection and is held for resume. */
   announceAway(chat: string): void;
   /** The session this partner faces is back (on `server`). */
