@@ -19,9 +19,9 @@ npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 echo "== imports"
 npm run --silent check:imports
 
-# Files that stop and restart whole Redis deployments on fixed ports run alone, after the
+# Files that stop, kill and restart whole deployments (Redis on fixed ports) run alone, after the
 # others: beside a full parallel run a restarted Redis Cluster did not come back in time.
-alone=(test/integration/bus-contract.test.ts)
+alone=(test/integration/bus-contract.test.ts test/integration/drills.test.ts)
 files=()
 solo=()
 for tier in unit integration e2e; do
