@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/bus.js';
-import { TYPING_FRAME, encodeMsg, type PartnerLeftReason } from '../protocol/index.js';
+import { Limits, TYPING_FRAME, encodeMsg, type PartnerLeftReason } from '../protocol/index.js';
 import { registerClusterMetrics } from '../server/cluster-metrics.js';
 import type {
   Claimed,
@@ -219,14 +219,18 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     this.#store.hold(id, message);
   }
 
-  async append(to: string, _chat: string, _seq: number, frame: string, deadline: number): Promise<void> {
-    // Redis down or stalled: try again until the deadline (a retry may store the frame twice;
-    // a resume keeps one of each seq).
+  append(to: string, _chat: string, _seq: number, frame: string, deadline: number): Promise<void> {
+    // a retry may store the frame twice; a resume keeps one of each seq
+    return this.#retry(() => this.#store.append(to, frame), deadline);
+  }
+
+  /** Redis down or stalled: tries again every STORE_RETRY_MS until the deadline, then throws. */
+  async #retry<T>(attempt: () => Promise<T>, deadline: number): Promise<T> {
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error('the message could not be stored in time');
+      if (left <= 0) throw new Error('the store could not be reached in time');
       try {
-        return await within(this.#store.append(to, frame), left);
+        return await within(attempt(), left);
       } catch {
         await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
       }
@@ -239,7 +243,10 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
 
   async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const before = this.#held.get(id)?.length ?? 0;
-    const claimed = await this.#store.claim(id, secretHash, newHash);
+    const claimed = await this.#retry(
+      () => this.#store.claim(id, secretHash, newHash),
+      Date.now() + Limits.storeTimeoutMs,
+    );
     if (!claimed) return null;
     const r = claimed.record;
     if (r.state === 'chatting' && r.partner && r.chat)

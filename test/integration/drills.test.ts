@@ -122,7 +122,7 @@ test(
     ...BOUND,
     todo:
       'Redis keeps no data (deploy/redis.conf): an acknowledged message not yet delivered and the ' +
-      'resume state die with it, a resume while it is down gets resume_failed at once, and an app ' +
+      'resume state die with it, a resume while it is down waits for it and then finds nothing to claim, and an app ' +
       'server may declare a live one dead once Redis is back (as after a stall)',
   },
   async (t) => {
