@@ -64,7 +64,7 @@ export class ClusterLink {
       heartbeatMs: options.heartbeatMs,
       deadAfterMs: options.deadAfterMs,
       onDead: (id, kind) => {
-        if (kind === 'app') handlers.onServerDown(id);
+        if (kind === 'app') this.#guard('server_down', () => handlers.onServerDown(id));
       },
     });
   }
@@ -83,7 +83,7 @@ export class ClusterLink {
     };
     await this.bus.subscribe(Channels.app(this.options.serverId), onAppBatch);
     await this.bus.subscribe(Channels.apps, onAppBatch);
-    this.bus.on('up', () => this.handlers.onBusUp());
+    this.bus.on('up', () => this.#guard('bus_up', () => this.handlers.onBusUp()));
     await this.#liveness.start();
   }
 
@@ -122,12 +122,16 @@ export class ClusterLink {
 
   /** Hands one received op on; one whose handler throws is dropped, counted and logged, and the batch goes on. */
   #receive(op: AppOp): void {
+    this.#guard(opName(op), () => this.handlers.onOp(op));
+  }
+
+  /** Runs a handler of something the bus reported; a throw is counted (by `name`) and logged, never passed on. */
+  #guard(name: string, handle: () => void): void {
     try {
-      this.handlers.onOp(op);
+      handle();
     } catch (err) {
-      const name = opName(op);
       this.faults.set(name, (this.faults.get(name) ?? 0) + 1);
-      this.options.logger.error({ err, op: name }, 'handling a bus op failed; dropped');
+      this.options.logger.error({ err, op: name }, 'handling a bus op or event failed; dropped');
     }
   }
 
@@ -139,7 +143,8 @@ export class ClusterLink {
     }
     const prefix = Channels.app('');
     if (result.receivers === 0 && result.channel.startsWith(prefix)) {
-      this.handlers.onUndelivered(result.channel.slice(prefix.length), result.items as AppOp[]);
+      const server = result.channel.slice(prefix.length);
+      this.#guard('undelivered', () => this.handlers.onUndelivered(server, result.items as AppOp[]));
     }
   }
 }

@@ -213,7 +213,14 @@ export async function startServer(
       transport.close(code, reason === 'full' ? 'server full' : 'server restarting');
       return;
     }
-    hub.open(new Connection<Session>(transport, hub, limits, metrics));
+    try {
+      hub.open(new Connection<Session>(transport, hub, limits, metrics));
+    } catch (err) {
+      // a fault of the server while welcoming: this connection only
+      metrics.clientFault('open');
+      log.error({ err }, 'opening a session failed');
+      transport.close(CloseCode.internalError, 'internal error');
+    }
   }
   // Sockets past what the open-file limit holds are closed at once by Node ('drop') rather
   // than left to fail accept() with EMFILE, which libuv absorbs without telling anyone.
@@ -265,7 +272,14 @@ export async function startServer(
       open: () => {
         pingTimer = setInterval(
           () => {
-            for (const conn of hub.connections.slot(tick++)) conn.heartbeat();
+            for (const conn of hub.connections.slot(tick++)) {
+              try {
+                conn.heartbeat();
+              } catch (err) {
+                metrics.clientFault('ping');
+                log.error({ err }, 'a liveness ping failed');
+              }
+            }
           },
           (config.pingInterval * 1000) / hub.connections.slots,
         );

@@ -5,7 +5,9 @@
  * counted in /metrics. Faults are injected by patching the running instances.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
+import { WebSocket } from 'ws';
 import type { SamesongClient } from '../../src/client/client.js';
 import { Channels, type MsgOp } from '../../src/cluster/ops.js';
 import { startCluster } from '../helpers/cluster.js';
@@ -143,4 +145,26 @@ test('a shard op that throws is dropped; the matchmaker handles the rest of the 
   assert.equal(matchmaker!.faults.get('seek'), 1);
   const { a, b } = await cluster.pair(0, 1);
   await chat(a, b, 'matched after a fault');
+});
+
+test('a fault while welcoming a connection closes that one with 1011; the server and other chats go on', async (t) => {
+  const server = await startTestServer(t);
+  const [c, d] = await server.pair();
+  const hub = server.hub;
+  const open = hub.open.bind(hub);
+  let failNext = true;
+  hub.open = (conn) => {
+    if (failNext) {
+      failNext = false;
+      throw new Error('injected fault');
+    }
+    open(conn);
+  };
+  const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws');
+  const [code] = (await once(ws, 'close')) as [number];
+  assert.equal(code, 1011);
+  assert.equal(await faults(server.url, 'client', 'open'), 1);
+  await chat(c, d, 'still here');
+  const e = await server.connect();
+  assert.equal(e.welcome.type, 'welcome');
 });
