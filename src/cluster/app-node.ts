@@ -249,8 +249,14 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     );
     if (!claimed) return null;
     const r = claimed.record;
-    if (r.state === 'chatting' && r.partner && r.chat)
-      claimed.sent = await this.#store.lastSeq(r.partner, r.chat);
+    if (r.state === 'chatting' && r.partner && r.chat) {
+      // The partner may have moved since the record was written (its app server died or drained):
+      // read where it is now. Read after this claim, so of two members moving at once at least
+      // one sees where the other went, and tells it (`back`).
+      const at = await this.#store.member(r.partner, r.chat);
+      claimed.sent = at.sent;
+      if (at.server) r.partnerServer = at.server;
+    }
     // Held here while the claim was on its way (after the store had handed over its list):
     // they follow what the store held.
     const during = this.#held.get(id)?.slice(before) ?? [];
@@ -334,6 +340,8 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       case 'back': {
         const p = this.#remotePartner(op.to, op.chat);
         if (p) {
+          // What was sent to it at its former app server may be lost: it reads them from its stream.
+          if (p.server !== op.server) this.link.toServer(op.server, { op: 'catchup', to: p.id });
           p.server = op.server;
           this.link.watch(op.server);
           this.endGrace(p);
@@ -344,6 +352,11 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
           }
         }
         return;
+      }
+      case 'catchup': {
+        const here = hub.has(op.to);
+        if (here) hub.catchUp(op.to);
+        return this.#counted(here);
       }
       case 'takeover':
         return this.#takeover(op);

@@ -91,6 +91,15 @@ export interface BackOp {
   server: string;
 }
 /**
+ * `to` moved here: what its partner sent it before the partner's app server
+ * heard of the move went to its former app server (maybe dead). Its stream has
+ * it all: deliver what it lacks.
+ */
+export interface CatchupOp {
+  op: 'catchup';
+  to: string;
+}
+/**
  * A session resumed on another app server (`server`): forget it silently
  * (closing its connection with 4001), pass on what it held beyond the `held`
  * messages the new server claimed, and forward what still arrives for it.
@@ -116,7 +125,17 @@ export interface HeartbeatOp {
 
 export type ShardOp = SeekOp | CancelOp;
 export type AppOp =
-  MatchOp | TimeoutOp | CollectOp | MsgOp | TypingOp | LeftOp | AwayOp | BackOp | TakeoverOp | DeliverOp;
+    | MatchOp
+  | TimeoutOp
+  | CollectOp
+  | MsgOp
+  | TypingOp
+  | LeftOp
+  | AwayOp
+  | BackOp
+  | CatchupOp
+  | TakeoverOp
+  | DeliverOp;
 export type Op = ShardOp | AppOp | HeartbeatOp;
 
 /** An op's name for logs and metrics, whatever arrived (a batch may hold anything). */

@@ -36,6 +36,21 @@ return {srv, rec, held, stream}
 
 type RedisLike = Redis | Cluster;
 
+/** A chat member as the store sees it. */
+export interface MemberAt {
+  server: string | null;
+  sent: number;
+}
+
+/** The app server of a session and the last frame of its stream, in one round trip (one slot). */
+const MEMBER = `
+return {redis.call('HGET', KEYS[1], 'srv'), redis.call('LINDEX', KEYS[2], -1)}
+`;
+
+function lastSeqIn(frame: string | null | undefined, chat: string): number {
+  return frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0;
+}
+
 /**
  * Where resume state lives in a scaled deployment. Writes are fire-and-forget
  * (a failed write is counted, never thrown); claim() is atomic: of two
@@ -46,8 +61,12 @@ export interface SessionStore extends Omit<ResumePort, 'append'> {
   readonly failures: number;
   /** Appends `frame` to the stream of session `to` (trimmed, expiring); settles once stored. */
   append(to: string, frame: string): Promise<void>;
-  /** The `seq` of the last message in the stream of session `to` for `chat` (0 when none is kept). */
-  lastSeq(to: string, chat: string): Promise<number>;
+  /**
+   * Where chat member `to` is now: the app server that holds it (null when its
+   * state is gone), and the `seq` of the last message of `chat` in its stream
+   * (0 when none is kept).
+   */
+  member(to: string, chat: string): Promise<MemberAt>;
   /** An app server died: its sessions' state expires with the grace period. */
   expireServer(server: string): Promise<number>;
 }
@@ -62,6 +81,7 @@ export class RedisSessionStore implements SessionStore {
     private readonly graceMs: number,
   ) {
     redis.defineCommand('samesongClaim', { numberOfKeys: 3, lua: CLAIM });
+    redis.defineCommand('samesongMember', { numberOfKeys: 2, lua: MEMBER });
   }
 
   /** A stream outlives a member's connection by the grace period and then some (10 minutes). */
@@ -85,9 +105,13 @@ export class RedisSessionStore implements SessionStore {
     return this.redis.lrange(streamKey(id), 0, -1);
   }
 
-  async lastSeq(to: string, chat: string): Promise<number> {
-    const frame = await this.redis.lindex(streamKey(to), -1);
-    return frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0;
+  async member(to: string, chat: string): Promise<MemberAt> {
+    const [server, frame] = (await (
+      this.redis as unknown as {
+        samesongMember(k1: string, k2: string): Promise<[string | null, string | null]>;
+      }
+    ).samesongMember(key(to), streamKey(to))) as [string | null, string | null];
+    return { server: server ?? null, sent: lastSeqIn(frame, chat) };
   }
 
   #quiet(p: Promise<unknown>): void {
@@ -213,9 +237,9 @@ export class MemorySessionStore implements SessionStore {
   stream(id: string): Promise<string[]> {
     return Promise.resolve([...(this.#get(id)?.stream ?? [])]);
   }
-  lastSeq(to: string, chat: string): Promise<number> {
-    const frame = this.#get(to)?.stream.at(-1);
-    return Promise.resolve(frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0);
+  member(to: string, chat: string): Promise<MemberAt> {
+    const e = this.#get(to);
+    return Promise.resolve({ server: e?.server ?? null, sent: lastSeqIn(e?.stream.at(-1), chat) });
   }
   update(id: string, record: SessionRecord): void {
     const e = this.#get(id);

@@ -65,10 +65,36 @@ async function run(t: TestContext, d: LocalDeployment, drill: Drill, fault: () =
 /** Each drill's bound: start, load, fault and settling take about 20–35 s. */
 const BOUND = { timeout: 60_000 };
 
+test('drill: kill -9 of the app server holding both members of some chats', BOUND, async (t) => {
+  const { d, drill } = await deploy(t);
+  await drill.pairs(6, app(d, 0), app(d, 0));
+  await drill.pairs(3, app(d, 1), app(d, 1));
+  await drill.pairs(3, app(d, 1), app(d, 2));
+  await run(t, d, drill, () => d.apps[0]!.process.kill());
+});
+
 test('drill: kill -9 of the app server holding one member of cross-server chats', BOUND, async (t) => {
   const { d, drill } = await deploy(t);
   await drill.pairs(6, app(d, 0), app(d, 1));
   await drill.pairs(3, app(d, 2), app(d, 0));
   await drill.pairs(3, app(d, 1), app(d, 2));
   await run(t, d, drill, () => d.apps[0]!.process.kill());
+});
+
+test('drill: SIGTERM drains an app server; its clients get bye and 1012 and resume elsewhere', BOUND, async (t) => {
+  const { d, drill } = await deploy(t, ['--drain-timeout', '3']);
+  await drill.pairs(4, app(d, 0), app(d, 0));
+  await drill.pairs(
+    4,
+    (i) => app(d, i % 2 ? 0 : 1),
+    (i) => app(d, i % 2 ? 2 : 0),
+  );
+  await drill.pairs(2, app(d, 1), app(d, 2));
+  const onDrained = drill.users.filter((u) => u.server === d.apps[0]!.id);
+  await run(t, d, drill, async () => {
+    const drained = d.apps[0]!.process;
+    process.kill(drained.pid, 'SIGTERM');
+    assert.equal(await drained.exited, 0);
+  });
+  for (const u of onDrained) assert.match(u.events.join(), /closed 1012/, `${u.name} got 1012`);
 });
