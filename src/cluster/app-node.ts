@@ -111,6 +111,8 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   /** A backstop per search: if no match or timeout came back in time (ops lost), no_match. */
   readonly #searches: DeadlineQueue<{ session: string; seq: number; track: string }>;
   readonly #searchSeqs = new Map<string, number>();
+  /** App servers taken for dead: their sessions' state is set to expire if they stay dead through the grace. */
+  readonly #expiries = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: ClusterNodeOptions) {
     this.#store = options.store;
@@ -118,6 +120,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     this.link = new ClusterLink(options.bus, options, {
       onOp: (op) => this.#onOp(op),
       onServerDown: (server) => this.#serverDown(server),
+      onServerBack: (server) => this.#serverBack(server),
       onUndelivered: (server) => this.#undelivered(server),
       onBusUp: () => this.#busUp(),
     });
@@ -160,6 +163,8 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.#expiries.values()) clearTimeout(timer);
+    this.#expiries.clear();
     this.#searches.close();
     this.#graceQueue.close();
     await this.link.close();
@@ -414,7 +419,42 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       p.graceEntry ??= this.#graceQueue.add({ session: m.session, chat: m.chat, partner: p });
     }
     this.#log.warn({ server, partners }, 'app server down: its chats are held for resume');
-    this.#store.expireServer(server).catch(() => {});
+    // Its sessions that were connected have no expiry: they get one if it stays dead through the
+    // grace (those that resume elsewhere meanwhile are no longer its). Not at once: it may only
+    // have been out of sight, and then it still holds them.
+    if (!this.#expiries.has(server)) {
+      const timer = setTimeout(() => {
+        this.#expiries.delete(server);
+        if (!this.link.isAlive(server)) this.#store.expireServer(server).catch(() => {});
+      }, this.options.resumeGraceMs);
+      timer.unref();
+      this.#expiries.set(server, timer);
+    }
+  }
+
+  /**
+   * An app server taken for dead beats again: it was only out of sight. Its
+   * chats with sessions here go on: what was not sent to it meanwhile is in
+   * its sessions' streams (catchup), and its sessions that are really away
+   * say so again.
+   */
+  #serverBack(server: string): void {
+    clearTimeout(this.#expiries.get(server));
+    this.#expiries.delete(server);
+    let partners = 0;
+    for (const m of [...this.#hub.members()]) {
+      const p = m.partner;
+      if (!(p instanceof RemotePartner) || p.server !== server || !p.graceEntry) continue;
+      partners++;
+      this.endGrace(p);
+      if (p.away) {
+        p.away = false;
+        p.held = 0;
+        this.#hub.toMember(m.session, m.chat, { type: 'partner_back', chat: m.chat });
+      }
+      this.link.toServer(server, { op: 'catchup', to: p.id });
+    }
+    this.#log.warn({ server, partners }, 'app server back: its chats go on');
   }
 
   #graceEnded(g: Grace): void {

@@ -22,6 +22,8 @@ export interface LinkHandlers {
   onOp(op: AppOp): void;
   /** An app server stopped beating (or nobody received what was sent to it). */
   onServerDown(server: string): void;
+  /** An app server declared dead beats again: it was not dead, only out of sight. */
+  onServerBack(server: string): void;
   /** Ops bound for another app server that nobody received (it is gone). */
   onUndelivered(server: string, ops: AppOp[]): void;
   /** The bus came back after an outage: re-send what may have been lost (seekers). */
@@ -65,6 +67,9 @@ export class ClusterLink {
       deadAfterMs: options.deadAfterMs,
       onDead: (id, kind) => {
         if (kind === 'app') this.#guard('server_down', () => handlers.onServerDown(id));
+      },
+      onAlive: (id, kind, again) => {
+        if (kind === 'app' && again) this.#guard('server_back', () => handlers.onServerBack(id));
       },
     });
   }

@@ -150,6 +150,12 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
       const n = matchmaker.dropServer(server);
       log.warn({ server, seekers: n }, 'app server down: its seekers left the queue');
     },
+    onAlive(server, kind, again) {
+      // back after it was taken for dead: its seekers left the queue, it sends them again
+      if (kind !== 'app' || !again || !matchmaker) return;
+      const collect = [{ op: 'collect', shard: o.shard, shards: o.shards }];
+      o.bus.publish(Channels.app(server), JSON.stringify(collect)).catch(() => {});
+    },
   });
   await liveness.start();
   // After an outage the lock may be gone (Redis restarted): check at once.

@@ -549,7 +549,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   catchUp(to: string): void {
     const s = this.sessions.get(to);
     const a = s?.activity;
-    if (s?.conn && a?.kind === 'chatting' && !s.filling) this.#fill(s, a.chat, []);
+    if (!s || a?.kind !== 'chatting') return;
+    if (s.conn) {
+      if (!s.filling) this.#fill(s, a.chat, []);
+    } else if (s.link.kind === 'away') a.partner.announceAway(a.chat); // its partner may not know
   }
 
   // ---- loss, grace and resume ----------------------------------------------

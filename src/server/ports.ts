@@ -190,7 +190,10 @@ export interface HubInbound {
   searches(): Iterable<Seeker>;
   /** Every session here that is in a chat. */
   members(): Iterable<ChatMember>;
-  /** Makes sure `to` has every message of its chat's stream (after the bus lost some). */
+  /**
+   * Makes sure `to` has every message of its chat's stream (after the bus lost
+   * some); when `to` is away, its partner is told so again (it may have missed it).
+   */
   catchUp(to: string): void;
   /** Whether session `id` is held by this app server. */
   has(id: string): boolean;

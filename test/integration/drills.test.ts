@@ -98,3 +98,36 @@ test('drill: SIGTERM drains an app server; its clients get bye and 1012 and resu
   });
   for (const u of onDrained) assert.match(u.events.join(), /closed 1012/, `${u.name} got 1012`);
 });
+
+test('drill: Redis stalled (SIGSTOP) past --dead-after and within the grace, then SIGCONT', BOUND, async (t) => {
+  const { d, drill } = await deploy(t);
+  await drill.pairs(12, d.url, d.url);
+  await run(t, d, drill, async () => {
+    const pid = d.redis!.process().pid;
+    process.kill(pid, 'SIGSTOP');
+    await sleep(1000);
+    // two users whose network blips during the stall
+    await Promise.all([drill.users[0]!.dropConnection(), drill.users[3]!.dropConnection()]);
+    await sleep(7000);
+    process.kill(pid, 'SIGCONT');
+  });
+});
+
+test('drill: an app server stalled (SIGSTOP) past --dead-after and within the grace is taken back', BOUND, async (t) => {
+  const { d, drill } = await deploy(t);
+  await drill.pairs(6, app(d, 0), app(d, 1));
+  await drill.pairs(3, app(d, 2), app(d, 0));
+  await drill.pairs(3, app(d, 1), app(d, 2));
+  const stalled = d.apps[0]!.process;
+  t.after(() => {
+    if (!stalled.hasExited()) process.kill(stalled.pid, 'SIGCONT');
+  });
+  await run(t, d, drill, async () => {
+    process.kill(stalled.pid, 'SIGSTOP');
+    await sleep(8000);
+    process.kill(stalled.pid, 'SIGCONT');
+  });
+  const back = d.apps[1]!.process.output();
+  assert.match(back, /app server down/, 'the stall was long enough to be taken for dead');
+  assert.match(back, /app server back/, 'and it was taken back');
+});
