@@ -30,6 +30,12 @@ import type { SessionStore } from './session-store.js';
 const SEARCH_SLACK_MS = 2000;
 /** Pause between tries to store a message while the store is unreachable. */
 const STORE_RETRY_MS = 250;
+/**
+ * After the bus comes back, a claim that finds nothing is tried again for this
+ * long: Redis may have restarted without its data, and the app server holding
+ * the session may not have written it back yet.
+ */
+const RESTORE_WINDOW_MS = 2000;
 
 /** `p`, or a rejection once `ms` have passed. */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -111,6 +117,13 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   /** A backstop per search: if no match or timeout came back in time (ops lost), no_match. */
   readonly #searches: DeadlineQueue<{ session: string; seq: number; track: string }>;
   readonly #searchSeqs = new Map<string, number>();
+  /**
+   * The resume secret's hash of every session held here, to write its state
+   * back if Redis restarts without it (about 100 bytes a session).
+   */
+  readonly #secrets = new Map<string, string>();
+  /** When the bus last came back (0: not since start). */
+  #busUpAt = 0;
   /** App servers taken for dead: their sessions' state is set to expire if they stay dead through the grace. */
   readonly #expiries = new Map<string, NodeJS.Timeout>();
 
@@ -200,6 +213,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   // ---- ResumePort --------------------------------------------------------------
 
   create(id: string, secretHash: string): void {
+    this.#secrets.set(id, secretHash);
     this.#store.create(id, secretHash);
   }
 
@@ -213,6 +227,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   }
 
   remove(id: string): void {
+    this.#secrets.delete(id);
     this.#held.delete(id);
     this.#store.remove(id);
   }
@@ -242,17 +257,25 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     }
   }
 
+  /** The bus is down, or came back so recently that app servers may still be writing back state. */
+  #restoring(): boolean {
+    return !this.link.bus.connected || Date.now() - this.#busUpAt < RESTORE_WINDOW_MS;
+  }
+
   stream(id: string): Promise<string[]> {
     return this.#store.stream(id);
   }
 
   async claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null> {
     const before = this.#held.get(id)?.length ?? 0;
-    const claimed = await this.#retry(
-      () => this.#store.claim(id, secretHash, newHash),
-      Date.now() + Limits.storeTimeoutMs,
-    );
+    const deadline = Date.now() + Limits.storeTimeoutMs;
+    let claimed = await this.#retry(() => this.#store.claim(id, secretHash, newHash), deadline);
+    while (!claimed && this.#restoring() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+      claimed = await this.#retry(() => this.#store.claim(id, secretHash, newHash), deadline);
+    }
     if (!claimed) return null;
+    this.#secrets.set(id, newHash);
     const r = claimed.record;
     if (r.state === 'chatting' && r.partner && r.chat) {
       // The partner may have moved since the record was written (its app server died or drained):
@@ -370,6 +393,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
 
   /** Another app server claimed a local session: hand it over. */
   #takeover(op: TakeoverOp): void {
+    this.#secrets.delete(op.to);
     const held = this.#held.get(op.to) ?? [];
     this.#held.delete(op.to);
     // Held here after the new server claimed the store's list: pass them on.
@@ -472,6 +496,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
   }
 
   #busUp(): void {
+    this.#busUpAt = Date.now();
     // Seeks may have been lost while the bus was down: send every search again.
     let n = 0;
     for (const s of [...this.#hub.searches()]) {
@@ -489,6 +514,29 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       { searches: n, chats },
       'bus back: searches sent again, chats caught up from their streams',
     );
+    void this.#restore();
+  }
+
+  /** Writes back the resume state of every session held here that Redis lost (it restarted empty). */
+  async #restore(): Promise<void> {
+    let restored = 0;
+    let failed = 0;
+    const all = [...this.#hub.records()];
+    // in batches, each sent as one pipeline
+    for (let i = 0; i < all.length; i += 1000) {
+      const results = await Promise.allSettled(
+        all.slice(i, i + 1000).map(({ id, record, away }) => {
+          const hash = this.#secrets.get(id);
+          return hash ? this.#store.restore(id, hash, record, away) : Promise.resolve(false);
+        }),
+      );
+      for (const r of results) {
+        if (r.status === 'rejected') failed++;
+        else if (r.value) restored++;
+      }
+    }
+    if (restored > 0 || failed > 0)
+      this.#log.warn({ restored, failed }, 'resume state that Redis had lost written back');
   }
 }
 

@@ -42,6 +42,14 @@ export interface MemberAt {
   sent: number;
 }
 
+/** Writes a session's state back unless Redis has it (it restarted without it): 1 when written. */
+const RESTORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'srv', ARGV[2], 'rec', ARGV[3])
+if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+`;
+
 /** The app server of a session and the last frame of its stream, in one round trip (one slot). */
 const MEMBER = `
 return {redis.call('HGET', KEYS[1], 'srv'), redis.call('LINDEX', KEYS[2], -1)}
@@ -69,6 +77,11 @@ export interface SessionStore extends Omit<ResumePort, 'append'> {
   member(to: string, chat: string): Promise<MemberAt>;
   /** An app server died: its sessions' state expires with the grace period. */
   expireServer(server: string): Promise<number>;
+  /**
+   * Writes back the state of a session this app server holds, unless the
+   * store has it (it restarted without its data); resolves true when written.
+   */
+  restore(id: string, secretHash: string, record: SessionRecord, away: boolean): Promise<boolean>;
 }
 
 export class RedisSessionStore implements SessionStore {
@@ -82,6 +95,7 @@ export class RedisSessionStore implements SessionStore {
   ) {
     redis.defineCommand('samesongClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('samesongMember', { numberOfKeys: 2, lua: MEMBER });
+    redis.defineCommand('samesongRestore', { numberOfKeys: 1, lua: RESTORE });
   }
 
   /** A stream outlives a member's connection by the grace period and then some (10 minutes). */
@@ -176,6 +190,17 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
+  async restore(id: string, secretHash: string, record: SessionRecord, away: boolean): Promise<boolean> {
+    const ttl = away ? String(this.graceMs) : '0';
+    const written = await (
+      this.redis as unknown as {
+        samesongRestore(k: string, ...args: string[]): Promise<number>;
+      }
+    ).samesongRestore(key(id), secretHash, this.server, JSON.stringify(record), ttl);
+    if (written === 1) this.#quiet(this.redis.sadd(serverKey(this.server), id));
+    return written === 1;
+  }
+
   /** An app server died: its sessions' state expires with the grace period. */
   async expireServer(server: string): Promise<number> {
     const ids = await this.redis.smembers(serverKey(server));
@@ -263,6 +288,18 @@ export class MemorySessionStore implements SessionStore {
     const claimed: Claimed = { server: e.server, record: e.record, held: e.held, history: [...e.stream] };
     Object.assign(e, { hash: newHash, server: this.server, held: [], expires: Infinity });
     return Promise.resolve(claimed);
+  }
+  restore(id: string, secretHash: string, record: SessionRecord, away: boolean): Promise<boolean> {
+    if (this.#get(id)) return Promise.resolve(false);
+    this.entries.set(id, {
+      hash: secretHash,
+      server: this.server,
+      record,
+      held: [],
+      expires: away ? Date.now() + this.graceMs : Infinity,
+      stream: [],
+    });
+    return Promise.resolve(true);
   }
   expireServer(server: string): Promise<number> {
     let n = 0;

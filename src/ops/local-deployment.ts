@@ -147,7 +147,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       redisUrl = redisCluster.urls.join(',');
       progress(`Redis Cluster on ${redisUrl}`);
     } else if (!redisUrl) {
-      redis = await startRedisServer({ host });
+      redis = await startRedisServer({ host, persist: true });
       stores.push(redis);
       redisUrl = redis.url;
       progress(`redis-server on ${redisUrl}`);

@@ -25,6 +25,12 @@ export interface RedisServerOptions {
   dir?: string;
   /** A redis.conf to load first (e.g. deploy/redis.conf); the flags below override it. */
   configFile?: string;
+  /**
+   * Keep the data across a restart or a crash: an append-only file in `dir`,
+   * written before each reply (fsync every second), as deploy/redis.conf ships.
+   * Absent: none, unless `configFile` turns it on.
+   */
+  persist?: boolean;
   /** Extra `--name value` arguments. */
   args?: readonly string[];
   startTimeoutMs?: number;
@@ -37,9 +43,9 @@ export interface RedisServerHandle {
   readonly url: string;
   readonly dir: string;
   process(): ManagedProcess;
-  /** Stops the server (SIGTERM; no persistence, so nothing is saved). */
+  /** Stops the server (SIGTERM). */
   stop(): Promise<void>;
-  /** Stops the server if it runs and starts it again on the same port, empty. */
+  /** Stops the server if it runs and starts it again on the same port: with its data when `persist`, else empty. */
   restart(): Promise<void>;
   /** SIGKILL, for crash tests; restart() brings it back. */
   kill(): Promise<void>;
@@ -57,7 +63,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const launch = async (port: number): Promise<ManagedProcess> => {
     const args = [
       ...(options.configFile ? [options.configFile] : []),
-      ...['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'],
+      ...['--port', String(port), '--bind', host, '--save', ''],
+      // persistence as asked; with a config file and nothing asked, as the file says
+      ...(options.persist === true
+        ? ['--appendonly', 'yes', '--appendfsync', 'everysec']
+        : options.persist === false || !options.configFile
+          ? ['--appendonly', 'no']
+          : []),
       ...['--daemonize', 'no', '--dir', dir, '--logfile', ''],
       ...(options.args ?? []),
     ];

@@ -863,6 +863,11 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   has(id: string): boolean {
     return this.sessions.has(id);
   }
+
+  *records(): Iterable<{ id: string; record: SessionRecord; away: boolean }> {
+    for (const s of this.sessions.values())
+      if (!s.ended) yield { id: s.id, record: recordOf(s), away: s.link.kind === 'away' };
+  }
 }
 
 /**

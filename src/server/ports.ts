@@ -197,4 +197,6 @@ export interface HubInbound {
   catchUp(to: string): void;
   /** Whether session `id` is held by this app server. */
   has(id: string): boolean;
+  /** Every session held here, as a resume sees it, and whether it is away. */
+  records(): Iterable<{ id: string; record: SessionRecord; away: boolean }>;
 }

@@ -14,6 +14,7 @@ import {
   type LocalDeployment,
   type LocalDeploymentOptions,
 } from '../../src/ops/local-deployment.js';
+import { startRedisServer } from '../../src/ops/redis-server.js';
 import { uniqueTrack } from '../helpers/server.js';
 
 /** Small protocol timers so failures show in seconds. */
@@ -190,6 +191,39 @@ test('Redis restarted mid-run: a say waits to be stored, is acknowledged and del
   b.say('heard you');
   assert.equal((await a.next('msg')).text, 'heard you');
   assert.equal(b.gaps + b.duplicates, 0);
+});
+
+test('Redis restarted without its data: app servers write back the resume state they hold, and sessions resume', async (t) => {
+  // a Redis that keeps nothing across a restart (deploy/redis.conf keeps an append-only file)
+  const redis = await startRedisServer();
+  t.after(() => redis.stop());
+  const { deployment: d, connect } = await deploy(t, { redisUrl: redis.url });
+  const one = await chatAcross(d, connect);
+  const two = await chatAcross(d, connect);
+  await redis.kill();
+  await until(
+    'app servers see the bus down',
+    async () => (await metric(d.apps[0]!.url, 'samesong_bus_up')) === 0,
+  );
+  // lost during the outage: its away state could not even be written
+  await two.a.drop();
+  await redis.restart();
+  // resumed on the other app server: the claim waits for Redis, and for the write-back
+  const a2 = await connect(d.apps[1]!.url);
+  const resumed = await a2.resume(two.a.welcome.resume);
+  assert.deepEqual([resumed.state, resumed.chat], ['chatting', two.chat]);
+  await until('the write-back is logged', () =>
+    /resume state that Redis had lost written back/.test(d.apps[0]!.process.output()),
+  );
+  // a session connected all along resumes too, after a drop
+  await one.b.drop();
+  const b2 = await connect(d.apps[0]!.url);
+  const back = await b2.resume(one.b.welcome.resume);
+  assert.deepEqual([back.state, back.chat], ['chatting', one.chat]);
+  one.a.say('still here', 1);
+  assert.equal((await b2.next('msg')).text, 'still here');
+  a2.say('me too', 1);
+  assert.equal((await two.b.next('msg')).text, 'me too');
 });
 
 test('the shard leader killed while a seeker waits: the standby takes over and matches it', async (t) => {

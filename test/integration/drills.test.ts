@@ -99,6 +99,19 @@ test('drill: SIGTERM drains an app server; its clients get bye and 1012 and resu
   for (const u of onDrained) assert.match(u.events.join(), /closed 1012/, `${u.name} got 1012`);
 });
 
+test('drill: Redis killed with SIGKILL and started again 3 s later', BOUND, async (t) => {
+  const { d, drill } = await deploy(t);
+  await drill.pairs(12, d.url, d.url);
+  await run(t, d, drill, async () => {
+    await d.redis!.kill();
+    await sleep(1000);
+    // two users whose network blips during the outage
+    await Promise.all([drill.users[0]!.dropConnection(), drill.users[3]!.dropConnection()]);
+    await sleep(2000);
+    await d.redis!.restart();
+  });
+});
+
 test('drill: Redis stalled (SIGSTOP) past --dead-after and within the grace, then SIGCONT', BOUND, async (t) => {
   const { d, drill } = await deploy(t);
   await drill.pairs(12, d.url, d.url);

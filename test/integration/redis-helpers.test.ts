@@ -23,14 +23,25 @@ test('startRedis runs a real redis-server that answers PING on a loopback port',
   assert.deepEqual(await client.config('GET', 'appendonly'), ['appendonly', 'no']);
 });
 
-test('deploy/redis.conf loads, with its pub/sub output buffer limits and no persistence', async (t) => {
+test('deploy/redis.conf loads, with its pub/sub output buffer limits and an append-only file', async (t) => {
   const redis = await startRedis(t, { configFile: join(DEPLOY_DIR, 'redis.conf') });
   const client = connect(t, redis.url);
   const [, limits] = (await client.config('GET', 'client-output-buffer-limit')) as [string, string];
   assert.match(limits, /pubsub 268435456 67108864 60/);
   assert.deepEqual(await client.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'noeviction']);
   assert.deepEqual(await client.config('GET', 'save'), ['save', '']);
+  assert.deepEqual(await client.config('GET', 'appendonly'), ['appendonly', 'yes']);
+  assert.deepEqual(await client.config('GET', 'appendfsync'), ['appendfsync', 'everysec']);
   assert.deepEqual(await client.config('GET', 'tcp-backlog'), ['tcp-backlog', '65535']);
+});
+
+test('with persist, what was acknowledged survives a kill -9 of redis-server and a restart', async (t) => {
+  const redis = await startRedis(t, { persist: true });
+  const client = connect(t, redis.url);
+  assert.equal(await client.rpush('stream', 'm1', 'm2'), 2);
+  await redis.kill();
+  await redis.restart();
+  assert.deepEqual(await client.lrange('stream', 0, -1), ['m1', 'm2']);
 });
 
 test('restart() brings redis back empty on the same port and clients reconnect', async (t) => {
