@@ -125,7 +125,7 @@ export interface HeartbeatOp {
 
 export type ShardOp = SeekOp | CancelOp;
 export type AppOp =
-    | MatchOp
+  | MatchOp
   | TimeoutOp
   | CollectOp
   | MsgOp
