@@ -16,7 +16,7 @@ export const serveCommand: Command = {
       'Serves the chat page at /, the dashboard at /dashboard, WebSocket clients at /ws,\n' +
       'SockJS clients at /sockjs, and\n' +
       '/healthz, /readyz, /metrics, /stats. SIGTERM or Ctrl-C drains: clients are told to come\n' +
-      'back later (spread over --drain-timeout) and the process exits.',
+      'back later (spread at --drain-rate, within --drain-timeout) and the process exits.',
   },
   async run(args, io) {
     const config = toServerConfig(args.values);

@@ -28,6 +28,13 @@ import { Lifecycle } from './lifecycle.js';
 import { createSockJsEndpoint } from './sockjs-transport.js';
 import { WebSocketTransport, type Transport } from './transport.js';
 
+/**
+ * How long after the last client's retry delay a draining app server of a
+ * scaled deployment still waits for its sessions to be claimed elsewhere
+ * (a resume takes tens of milliseconds; HAProxy may first try this server).
+ */
+const DRAIN_SLACK_MS = 2000;
+
 export interface ServerHandle {
   readonly config: ServerConfig;
   readonly port: number;
@@ -322,13 +329,18 @@ export async function startServer(
     async drain() {
       if (draining || closed) return;
       draining = true;
-      const windowMs = config.drainTimeout * 1000;
+      const started = Date.now();
+      const timeoutMs = config.drainTimeout * 1000;
+      // the reconnects spread at --drain-rate: a small server's clients are back at once
+      const windowMs = Math.min(timeoutMs, Math.ceil((hub.connections.size * 1000) / config.drainRate));
       log.info({ connections: hub.connections.size, windowMs }, 'draining');
       hub.drain(windowMs);
-      const deadline = Date.now() + windowMs;
-      while (hub.connections.size > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // In a scaled deployment, stay while sessions wait to be claimed elsewhere: this server hands
+      // over what it held for them and forwards what still reaches it.
+      const waitFor = () => hub.connections.size > 0 || (node !== null && hub.away > 0);
+      const deadline = Math.min(started + timeoutMs, started + windowMs + DRAIN_SLACK_MS);
+      while (waitFor() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      hub.drained();
       await shutdown();
     },
     close: shutdown,

@@ -117,7 +117,17 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     max: 3600,
     env: env('DRAIN_TIMEOUT'),
     arg: 'SECONDS',
-    help: 'on SIGTERM, spread reconnects over this window and exit by its end',
+    help: 'on SIGTERM, exit by the end of this window (reconnects are spread within it)',
+  },
+  {
+    name: 'drain-rate',
+    type: 'number',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    env: env('DRAIN_RATE'),
+    arg: 'PER_SECOND',
+    help: 'on SIGTERM, spread reconnects at this many per second (the spread is capped by --drain-timeout)',
   },
   {
     name: 'tls-cert',
@@ -174,6 +184,7 @@ export interface ServerConfig {
   burst: number;
   sendBufferLimit: number;
   drainTimeout: number;
+  drainRate: number;
   /** PEM files; both empty: plain http/ws. */
   tlsCert: string;
   tlsKey: string;

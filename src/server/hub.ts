@@ -126,6 +126,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   readonly #metrics: ServerMetrics;
   readonly #clock: Clock;
   readonly #local: LocalSide;
+  /**
+   * While draining: sessions that lost their connection to the drain, whose
+   * partners were not told `partner_away` (they are expected back elsewhere
+   * within the spread); told at `drained()` if still here.
+   */
+  #unannounced: Set<Session> | null = null;
 
   /** `connect` builds the ports, given what they may ask of the Hub. */
   constructor(
@@ -228,19 +234,38 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#log.error({ err, type, session: conn.session?.id }, 'handling a client message or loss failed');
   }
 
-  /** Tells every client `bye` with a retry delay spread over `windowMs`, then closes it with 1012. */
+  /**
+   * Tells every client `bye` with a retry delay, spread evenly (in random
+   * order) over `windowMs`, then closes it with 1012. Their partners are not
+   * told `partner_away`: each is expected back, on another app server, within
+   * the window (see `drained`).
+   */
   drain(windowMs: number): void {
     this.#log.info(
-      { connections: this.connections.size, sessions: this.sessions.size },
+      { connections: this.connections.size, sessions: this.sessions.size, windowMs },
       'telling clients to reconnect later',
     );
-    for (const conn of this.connections) {
-      conn.send({
-        type: 'bye',
-        reason: 'server restarting',
-        retryAfterMs: Math.floor(Math.random() * windowMs),
-      });
+    this.#unannounced ??= new Set();
+    const all = [...this.connections];
+    const slots = all.map((_, i) => Math.floor((i * windowMs) / all.length));
+    for (let i = slots.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [slots[i], slots[j]] = [slots[j]!, slots[i]!];
+    }
+    all.forEach((conn, i) => {
+      conn.send({ type: 'bye', reason: 'server restarting', retryAfterMs: slots[i]! });
       conn.close(CloseCode.serviceRestart, 'server restarting');
+    });
+  }
+
+  /** The end of a drain: partners of the sessions still held here (not resumed elsewhere) are told `partner_away`. */
+  drained(): void {
+    const left = this.#unannounced ?? new Set<Session>();
+    this.#unannounced = null;
+    for (const s of left) {
+      const a = s.activity;
+      if (this.sessions.get(s.id) === s && s.link.kind === 'away' && a.kind === 'chatting')
+        a.partner.announceAway(a.chat);
     }
   }
 
@@ -565,7 +590,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#link(s, { kind: 'away', entry: this.#awayQueue.add(s) });
     this.#ports.resume.away(s.id, recordOf(s));
     const now = s.activity;
-    if (now.kind === 'chatting') now.partner.announceAway(now.chat);
+    if (now.kind !== 'chatting') return;
+    if (this.#unannounced) this.#unannounced.add(s);
+    else now.partner.announceAway(now.chat);
   }
 
   /** Ends a session for good: its partner is told `partner_left` (disconnected). */

@@ -98,6 +98,10 @@ test(
       assert.equal(await drained.exited, 0);
     });
     for (const u of onDrained) assert.match(u.events.join(), /closed 1012/, `${u.name} got 1012`);
+    // each was back within the spread (12 clients at --drain-rate: milliseconds), so no partner was told it was away
+    const freezes = onDrained.flatMap((u) => u.resumes.map((r) => r.afterMs));
+    t.diagnostic(`drained clients back after ${Math.min(...freezes)}–${Math.max(...freezes)} ms`);
+    for (const u of drill.users) assert.equal(u.awayCount, 0, `${u.name} was told partner_away`);
   },
 );
 

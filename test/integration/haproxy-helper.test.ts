@@ -55,6 +55,10 @@ test('a draining app server fails /readyz and haproxy sends new sessions to the 
   void a.drain();
   await direct.next('bye');
   assert.equal((await fetch(`${a.url}/readyz`)).status, 503);
+  // before the health check marks a down, leastconn still picks it (it has no client left through
+  // the proxy): its 503 is retried on b at once
+  assert.match((await haproxy.serverStates()).a ?? '', /^UP/);
+  for (let i = 0; i < 3; i++) assert.equal((await connect()).welcome.server, 'app-b');
   let states: Record<string, string> = {};
   const deadline = Date.now() + 30_000;
   while (!(states.a ?? '').startsWith('DOWN')) {
