@@ -61,6 +61,7 @@ interface LocalSide {
   deliver(s: Session, message: ServerMessage): void;
   deliverMsg(s: Session, chat: string, frame: string, seq: number): void;
   partnerLeft(s: Session, chat: string, reason: PartnerLeftReason): void;
+  partnerAway(s: Session, chat: string, read: number): void;
 }
 
 /** A session of this app server as the partner of another one here: delivered synchronously. */
@@ -97,8 +98,8 @@ class LocalPartner implements Partner {
   left(chat: string, _from: string, reason: PartnerLeftReason): void {
     this.hub.partnerLeft(this.session, chat, reason);
   }
-  announceAway(chat: string): void {
-    this.hub.deliver(this.session, { type: 'partner_away', chat });
+  announceAway(chat: string, read: number): void {
+    this.hub.partnerAway(this.session, chat, read);
   }
   announceBack(chat: string): void {
     this.hub.deliver(this.session, { type: 'partner_back', chat });
@@ -143,6 +144,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       deliverMsg: (s, chat, frame, seq) => this.#deliverMsg(s, chat, frame, seq),
       partnerLeft: (s, chat, reason) => {
         if (s.activity.kind === 'chatting' && s.activity.chat === chat) this.#chatEnded(s, reason);
+      },
+      partnerAway: (s, chat, read) => {
+        const a = s.activity;
+        if (a.kind !== 'chatting' || a.chat !== chat) return;
+        a.partner.held = this.unreadFrom(s.id, chat, read);
+        this.#deliver(s, { type: 'partner_away', chat });
       },
     };
     this.#awayQueue = new DeadlineQueue(
@@ -221,7 +228,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     conn.session = null;
     if (!s || s.conn !== conn) return;
     if (mode === 'end') this.#endSession(s);
-    else this.#goAway(s);
+    else this.#goAway(s, conn.unread);
   }
 
   onHandlerFault(conn: Connection, type: string, err: unknown): void {
@@ -358,7 +365,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#metrics.matchWait.observe((this.#clock.now() - s.activity.since) / 1000);
     this.#become(s, { kind: 'chatting', chat, track, partner });
     s.lastChat = chat;
-    s.out = { chat, sent: 0 };
+    s.out = { chat, sent: 0, said: 0 };
     s.delivered = 0;
     this.#ports.resume.update(s.id, recordOf(s));
     s.conn?.send({ type: 'matched', chat, track, partner: name });
@@ -390,6 +397,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       }
       partner.held++;
     }
+    s.out!.said++;
     const { chat } = a;
     const { text, id } = message;
     const ts = this.#clock.now();
@@ -432,12 +440,13 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     s: Session,
     stored: Promise<unknown>,
     deliver: () => void,
-    out: { sent: number },
+    out: { sent: number; said: number },
     id: MessageId | undefined,
   ): void {
     const step: Promise<void> = stored
       .then(deliver, () => {
         out.sent--; // the next message of the stream takes this seq: no gap
+        out.said--;
         this.#metrics.errors.inc({ code: 'unavailable' });
         s.conn?.sendError(
           'unavailable',
@@ -510,16 +519,15 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     const a = s.activity;
     if (a.kind !== 'chatting' || a.chat !== chat || seq <= s.delivered) return;
     const conn = s.conn;
-    if (conn) {
+    if (conn?.open) {
       if (s.filling) s.filling.push(frame);
       else if (seq > s.delivered + 1)
         this.#fill(s, chat, [frame]); // some were lost on the way
-      else {
-        conn.sendRaw(frame);
-        s.delivered = seq;
-      }
-    } else if (s.link.kind === 'away') {
-      // in the stream already; kept here too for a resume whose claim may have read the stream first
+      else if (conn.sendMsg(frame)) s.delivered = seq;
+    } else if (conn || s.link.kind === 'away') {
+      // Away, or its connection is closing (not written: `delivered` stays, so that the partner's
+      // count of what it did not read covers it). In the stream already; kept here too for a
+      // resume whose claim may have read the stream first.
       (s.awayMsgs ??= []).push(frame);
     }
   }
@@ -539,7 +547,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
       for (const seq of [...bySeq.keys()].sort((x, y) => x - y)) {
         if (seq <= s.delivered) continue;
-        conn.sendRaw(bySeq.get(seq)!);
+        if (!conn.sendMsg(bySeq.get(seq)!)) break;
         s.delivered = seq;
       }
     };
@@ -554,7 +562,13 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   // ---- loss, grace and resume ----------------------------------------------
 
-  #goAway(s: Session): void {
+  /**
+   * `s` lost its connection, which had `unread` chat messages written to it that
+   * the client was not seen to read: it is held for resume, and its partner told
+   * the highest `seq` it surely read, so that the messages held for it and those
+   * it did not read together stay within what its stream keeps.
+   */
+  #goAway(s: Session, unread: number): void {
     const a = s.activity;
     if (a.kind === 'searching') this.#stopSearching(s, a);
     s.held = 0;
@@ -562,7 +576,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#link(s, { kind: 'away', entry: this.#awayQueue.add(s) });
     this.#ports.resume.away(s.id, recordOf(s));
     const now = s.activity;
-    if (now.kind === 'chatting') now.partner.announceAway(now.chat);
+    // the messages written are those up to `delivered`, in order (unread ones of an earlier chat
+    // only make this lower: the partner then holds fewer)
+    if (now.kind === 'chatting') now.partner.announceAway(now.chat, Math.max(0, s.delivered - unread));
   }
 
   /** Ends a session for good: its partner is told `partner_left` (disconnected). */
@@ -676,7 +692,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     if (record.recent?.length) s.recent = new Map(record.recent);
     s.lastChat = record.lastChat ?? record.chat ?? null;
     s.delivered = record.delivered ?? 0;
-    if (record.chat) s.out = { chat: record.chat, sent: claimed.sent ?? 0 };
+    if (record.chat) s.out = { chat: record.chat, sent: claimed.sent ?? 0, said: claimed.sent ?? 0 };
     this.sessions.set(id, s);
     conn.session = s;
     let announce = true;
@@ -771,7 +787,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         ? { type: 'resumed', id: target.id, state: a.kind, chat: a.chat, resume, recovered }
         : { type: 'resumed', id: target.id, state: a.kind, resume, recovered },
     );
-    for (const frame of replay) conn.sendRaw(frame);
+    // written at once, then one probe: the client is not taken for a slow reader before it could answer
+    for (const frame of replay) conn.sendMsg(frame, true);
+    conn.probe();
     target.delivered = top;
     if (end) conn.sendRaw(end);
     for (const m of claimed.held) conn.sendRaw(m);
@@ -794,6 +812,11 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   partnerOf(to: string, chat: string): Partner | undefined {
     return this.#member(to, chat)?.activity.partner;
+  }
+
+  unreadFrom(to: string, chat: string, read: number): number {
+    const out = this.sessions.get(to)?.out;
+    return out && out.chat === chat ? Math.max(0, out.said - read) : 0;
   }
 
   toMember(to: string, chat: string, message: ServerMessage | string, hold = true): boolean {
@@ -836,7 +859,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         // The partner stays here: its chat now crosses to the new app server.
         const stays = p.session;
         const sa = stays.activity as Chatting;
-        this.#become(stays, { ...sa, partner: this.#ports.peers.remote(s.id, server, old === null) });
+        const moved = this.#ports.peers.remote(s.id, server, old === null);
+        moved.held = s.held; // what `stays` said that `s` has not read: still counted while it is away
+        this.#become(stays, { ...sa, partner: moved });
         this.#ports.resume.update(stays.id, recordOf(stays));
       } else p.release();
       this.#become(s, IDLE);
