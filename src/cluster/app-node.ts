@@ -89,8 +89,8 @@ class RemotePartner implements Partner {
     // written to its stream too, where a claim sees it even before its app server hears of it
     return this.node.appendEnd(this.id, JSON.stringify({ type: 'partner_left', chat, reason }));
   }
-  announceAway(chat: string): void {
-    this.node.link.toServer(this.server, { op: 'away', to: this.id, chat });
+  announceAway(chat: string, read: number): void {
+    this.node.link.toServer(this.server, { op: 'away', to: this.id, chat, read });
   }
   announceBack(chat: string): void {
     this.node.link.toServer(this.server, { op: 'back', to: this.id, chat, server: this.node.serverId });
@@ -360,7 +360,9 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
         const p = this.#remotePartner(op.to, op.chat);
         if (p && !p.away) {
           p.away = true;
-          p.held = 0;
+          const read = op.read;
+          p.held =
+            typeof read === 'number' && Number.isSafeInteger(read) ? hub.unreadFrom(op.to, op.chat, read) : 0;
           hub.toMember(op.to, op.chat, { type: 'partner_away', chat: op.chat });
         }
         return;

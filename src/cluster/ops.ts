@@ -82,6 +82,12 @@ export interface AwayOp {
   op: 'away';
   to: string;
   chat: string;
+  /**
+   * The highest `seq` of `chat` the away partner was seen to read: what `to` said
+   * after it counts against the cap of held messages. Absent from app servers
+   * older than it (during a rolling deploy): the count then starts at 0.
+   */
+  read?: number;
 }
 /** The partner is back, possibly on another app server. */
 export interface BackOp {

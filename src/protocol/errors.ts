@@ -10,7 +10,8 @@ export const ERROR_DOCS: Record<ErrorCode, string> = {
     'a field is missing, of the wrong type or out of range (type missing or not a string, bad track, name, text or id)',
   unknown_type: '`type` is not one of the client message types',
   not_in_chat: '`say` or `typing` while not chatting',
-  partner_away: '`say` while 100 messages already wait for an away partner; the message is not held',
+  partner_away:
+    '`say` while 100 messages already wait for an away partner (those written to its lost connection that it had not read included); the message is not held',
   rate_limited:
     'more than the per-connection message rate (default 10/s, bursts of 20); the message is dropped',
   resume_failed:

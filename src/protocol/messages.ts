@@ -195,7 +195,24 @@ export const Limits = {
   historyMessages: 100,
   /** How long a `say` may wait to be stored before it gets `unavailable` (1.1). */
   storeTimeoutMs: 10_000,
+  /**
+   * Chat messages held for an away partner, counting those written to its lost
+   * connection that it had not been seen to read (they wait in its stream too).
+   */
   maxHeldMessages: 100,
+  /**
+   * Chat messages written to a connection and not yet seen read (no answer to a
+   * ping sent after them) at which the server pings at once to find out.
+   */
+  probeUnreadMessages: 32,
+  /**
+   * ... at which the connection is dropped as a slow reader and its session held
+   * for resume. Must stay well below historyMessages: the unread messages are in
+   * the member's stream, which keeps only historyMessages, and they count
+   * against maxHeldMessages while it is away, so the gap between the two is what
+   * its partner may still say meanwhile.
+   */
+  slowReaderMessages: 64,
   misbehaviourErrors: 100,
   misbehaviourWindowMs: 10_000,
 } as const;

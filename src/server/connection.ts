@@ -1,6 +1,7 @@
 /**
  * One client connection: framing faults, the rate limit, the misbehaviour
- * limit, the send-buffer cap and liveness. It knows nothing of sessions beyond
+ * limit, the send-buffer cap, liveness, and how many of the chat messages
+ * written to it the client has been seen to read (a slow reader is dropped). It knows nothing of sessions beyond
  * the reference the Hub gives it; everything it decides is reported to the Hub.
  */
 import {
@@ -61,6 +62,12 @@ export class Connection<S extends object = object> implements TransportEvents, B
   #closed = false;
   /** The owner has been told of the loss (at most once). */
   #reported = false;
+  /** Chat messages (`msg` frames) written to the connection. */
+  #written = 0;
+  /** Of those, how many the client has been seen to read: it answered a ping written after them. */
+  #confirmed = 0;
+  /** `#written` when the last probe was sent: it is unanswered while `#confirmed` is below it. */
+  #probed = 0;
 
   constructor(
     readonly transport: Transport,
@@ -91,6 +98,47 @@ export class Connection<S extends object = object> implements TransportEvents, B
       this.#lossMode ??= 'hold';
       this.transport.terminate();
     }
+  }
+
+  /**
+   * Sends a chat message (an encoded `msg`) and counts it; false when it could
+   * not be written (the connection is closing or closed). A client that leaves
+   * Limits.probeUnreadMessages of them unread is pinged at once (the ping
+   * carries the count, and its pong brings it back); one that leaves
+   * Limits.slowReaderMessages unread is dropped as a slow reader, its session
+   * held for resume. `batch`: one of several written at once (a resume's
+   * replay), not checked; the caller calls `probe()` after the last.
+   */
+  sendMsg(frame: string, batch = false): boolean {
+    if (this.#closed || this.#lossMode !== null || !this.transport.open) return false;
+    this.sendRaw(frame);
+    this.#written++;
+    if (!batch) this.#checkReader();
+    return true;
+  }
+
+  /** Chat messages written to this connection that the client has not been seen to read. */
+  get unread(): number {
+    return this.#written - this.#confirmed;
+  }
+
+  /** Pings at once, carrying the count of chat messages written, when some are not known to be read. */
+  probe(): void {
+    if (this.#closed || this.#written === this.#confirmed) return;
+    this.#probed = this.#written;
+    this.transport.ping(this.#written);
+  }
+
+  #checkReader(): void {
+    const unread = this.#written - this.#confirmed;
+    if (unread >= Limits.slowReaderMessages) {
+      // what it has not read is still in its stream, for its resume: drop it before the stream
+      // (Limits.historyMessages) no longer holds it all
+      if (this.#lossMode !== null) return;
+      this.metrics.slowReaders.inc();
+      this.#lossMode = 'hold';
+      this.transport.terminate();
+    } else if (unread >= Limits.probeUnreadMessages && this.#probed <= this.#confirmed) this.probe();
   }
 
   sendError(code: ErrorCode, message: string, id?: MessageId): void {
@@ -148,13 +196,16 @@ export class Connection<S extends object = object> implements TransportEvents, B
       return;
     }
     this.alive = false;
-    this.transport.ping();
+    // marked with the chat messages written so far, when some are not known to be read
+    this.transport.ping(this.#written > this.#confirmed ? this.#written : undefined);
   }
 
   // ---- TransportEvents (called by the transport only) ----
 
-  onPong(): void {
+  onPong(mark?: number): void {
     this.alive = true;
+    // a pong answers a ping written after `mark` chat messages: the client read them all
+    if (mark !== undefined && mark > this.#confirmed) this.#confirmed = Math.min(mark, this.#written);
   }
 
   onFault(code?: string): void {

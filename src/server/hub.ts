@@ -61,6 +61,7 @@ interface LocalSide {
   deliver(s: Session, message: ServerMessage): void;
   deliverMsg(s: Session, chat: string, frame: string, seq: number): void;
   partnerLeft(s: Session, chat: string, reason: PartnerLeftReason): void;
+  partnerAway(s: Session, chat: string, read: number): void;
 }
 
 /** A session of this app server as the partner of another one here: delivered synchronously. */
@@ -97,8 +98,8 @@ class LocalPartner implements Partner {
   left(chat: string, _from: string, reason: PartnerLeftReason): void {
     this.hub.partnerLeft(this.session, chat, reason);
   }
-  announceAway(chat: string): void {
-    this.hub.deliver(this.session, { type: 'partner_away', chat });
+  announceAway(chat: string, read: number): void {
+    this.hub.partnerAway(this.session, chat, read);
   }
   announceBack(chat: string): void {
     this.hub.deliver(this.session, { type: 'partner_back', chat });
@@ -131,7 +132,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
    * partners were not told `partner_away` (they are expected back elsewhere
    * within the spread); told at `drained()` if still here.
    */
-  #unannounced: Set<Session> | null = null;
+  #unannounced: Map<Session, number> | null = null;
 
   /** `connect` builds the ports, given what they may ask of the Hub. */
   constructor(
@@ -149,6 +150,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       deliverMsg: (s, chat, frame, seq) => this.#deliverMsg(s, chat, frame, seq),
       partnerLeft: (s, chat, reason) => {
         if (s.activity.kind === 'chatting' && s.activity.chat === chat) this.#chatEnded(s, reason);
+      },
+      partnerAway: (s, chat, read) => {
+        const a = s.activity;
+        if (a.kind !== 'chatting' || a.chat !== chat) return;
+        a.partner.held = this.unreadFrom(s.id, chat, read);
+        this.#deliver(s, { type: 'partner_away', chat });
       },
     };
     this.#awayQueue = new DeadlineQueue(
@@ -227,7 +234,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     conn.session = null;
     if (!s || s.conn !== conn) return;
     if (mode === 'end') this.#endSession(s);
-    else this.#goAway(s);
+    else this.#goAway(s, conn.unread);
   }
 
   onHandlerFault(conn: Connection, type: string, err: unknown): void {
@@ -245,7 +252,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       { connections: this.connections.size, sessions: this.sessions.size, windowMs },
       'telling clients to reconnect later',
     );
-    this.#unannounced ??= new Set();
+    this.#unannounced ??= new Map();
     const all = [...this.connections];
     const slots = all.map((_, i) => Math.floor((i * windowMs) / all.length));
     for (let i = slots.length - 1; i > 0; i--) {
@@ -260,12 +267,12 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   /** The end of a drain: partners of the sessions still held here (not resumed elsewhere) are told `partner_away`. */
   drained(): void {
-    const left = this.#unannounced ?? new Set<Session>();
+    const left = this.#unannounced ?? new Map<Session, number>();
     this.#unannounced = null;
-    for (const s of left) {
+    for (const [s, read] of left) {
       const a = s.activity;
       if (this.sessions.get(s.id) === s && s.link.kind === 'away' && a.kind === 'chatting')
-        a.partner.announceAway(a.chat);
+        a.partner.announceAway(a.chat, read);
     }
   }
 
@@ -383,7 +390,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#metrics.matchWait.observe((this.#clock.now() - s.activity.since) / 1000);
     this.#become(s, { kind: 'chatting', chat, track, partner });
     s.lastChat = chat;
-    s.out = { chat, sent: 0 };
+    s.out = { chat, sent: 0, said: 0 };
     s.delivered = 0;
     this.#ports.resume.update(s.id, recordOf(s));
     s.conn?.send({ type: 'matched', chat, track, partner: name });
@@ -415,6 +422,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       }
       partner.held++;
     }
+    s.out!.said++;
     const { chat } = a;
     const { text, id } = message;
     const ts = this.#clock.now();
@@ -457,12 +465,13 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     s: Session,
     stored: Promise<unknown>,
     deliver: () => void,
-    out: { sent: number },
+    out: { sent: number; said: number },
     id: MessageId | undefined,
   ): void {
     const step: Promise<void> = stored
       .then(deliver, () => {
         out.sent--; // the next message of the stream takes this seq: no gap
+        out.said--;
         this.#metrics.errors.inc({ code: 'unavailable' });
         s.conn?.sendError(
           'unavailable',
@@ -535,16 +544,15 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     const a = s.activity;
     if (a.kind !== 'chatting' || a.chat !== chat || seq <= s.delivered) return;
     const conn = s.conn;
-    if (conn) {
+    if (conn?.open) {
       if (s.filling) s.filling.push(frame);
       else if (seq > s.delivered + 1)
         this.#fill(s, chat, [frame]); // some were lost on the way
-      else {
-        conn.sendRaw(frame);
-        s.delivered = seq;
-      }
-    } else if (s.link.kind === 'away') {
-      // in the stream already; kept here too for a resume whose claim may have read the stream first
+      else if (conn.sendMsg(frame)) s.delivered = seq;
+    } else if (conn || s.link.kind === 'away') {
+      // Away, or its connection is closing (not written: `delivered` stays, so that the partner's
+      // count of what it did not read covers it). In the stream already; kept here too for a
+      // resume whose claim may have read the stream first.
       (s.awayMsgs ??= []).push(frame);
     }
   }
@@ -564,7 +572,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
       for (const seq of [...bySeq.keys()].sort((x, y) => x - y)) {
         if (seq <= s.delivered) continue;
-        conn.sendRaw(bySeq.get(seq)!);
+        if (!conn.sendMsg(bySeq.get(seq)!)) break;
         s.delivered = seq;
       }
     };
@@ -577,12 +585,18 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     if (!s || a?.kind !== 'chatting') return;
     if (s.conn) {
       if (!s.filling) this.#fill(s, a.chat, []);
-    } else if (s.link.kind === 'away') a.partner.announceAway(a.chat); // its partner may not know
+    } else if (s.link.kind === 'away') a.partner.announceAway(a.chat, s.delivered); // its partner may not know (what was unread at the loss is not kept)
   }
 
   // ---- loss, grace and resume ----------------------------------------------
 
-  #goAway(s: Session): void {
+  /**
+   * `s` lost its connection, which had `unread` chat messages written to it that
+   * the client was not seen to read: it is held for resume, and its partner told
+   * the highest `seq` it surely read, so that the messages held for it and those
+   * it did not read together stay within what its stream keeps.
+   */
+  #goAway(s: Session, unread: number): void {
     const a = s.activity;
     if (a.kind === 'searching') this.#stopSearching(s, a);
     s.held = 0;
@@ -591,8 +605,11 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     this.#ports.resume.away(s.id, recordOf(s));
     const now = s.activity;
     if (now.kind !== 'chatting') return;
-    if (this.#unannounced) this.#unannounced.add(s);
-    else now.partner.announceAway(now.chat);
+    // the messages written are those up to `delivered`, in order (unread ones of an earlier chat
+    // only make this lower: the partner then holds fewer)
+    const read = Math.max(0, s.delivered - unread);
+    if (this.#unannounced) this.#unannounced.set(s, read);
+    else now.partner.announceAway(now.chat, read);
   }
 
   /** Ends a session for good: its partner is told `partner_left` (disconnected). */
@@ -706,7 +723,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     if (record.recent?.length) s.recent = new Map(record.recent);
     s.lastChat = record.lastChat ?? record.chat ?? null;
     s.delivered = record.delivered ?? 0;
-    if (record.chat) s.out = { chat: record.chat, sent: claimed.sent ?? 0 };
+    if (record.chat) s.out = { chat: record.chat, sent: claimed.sent ?? 0, said: claimed.sent ?? 0 };
     this.sessions.set(id, s);
     conn.session = s;
     let announce = true;
@@ -801,7 +818,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         ? { type: 'resumed', id: target.id, state: a.kind, chat: a.chat, resume, recovered }
         : { type: 'resumed', id: target.id, state: a.kind, resume, recovered },
     );
-    for (const frame of replay) conn.sendRaw(frame);
+    // written at once, then one probe: the client is not taken for a slow reader before it could answer
+    for (const frame of replay) conn.sendMsg(frame, true);
+    conn.probe();
     target.delivered = top;
     if (end) conn.sendRaw(end);
     for (const m of claimed.held) conn.sendRaw(m);
@@ -824,6 +843,11 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
 
   partnerOf(to: string, chat: string): Partner | undefined {
     return this.#member(to, chat)?.activity.partner;
+  }
+
+  unreadFrom(to: string, chat: string, read: number): number {
+    const out = this.sessions.get(to)?.out;
+    return out && out.chat === chat ? Math.max(0, out.said - read) : 0;
   }
 
   toMember(to: string, chat: string, message: ServerMessage | string, hold = true): boolean {
@@ -866,7 +890,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
         // The partner stays here: its chat now crosses to the new app server.
         const stays = p.session;
         const sa = stays.activity as Chatting;
-        this.#become(stays, { ...sa, partner: this.#ports.peers.remote(s.id, server, old === null) });
+        const moved = this.#ports.peers.remote(s.id, server, old === null);
+        moved.held = s.held; // what `stays` said that `s` has not read: still counted while it is away
+        this.#become(stays, { ...sa, partner: moved });
         this.#ports.resume.update(stays.id, recordOf(stays));
       } else p.release();
       this.#become(s, IDLE);

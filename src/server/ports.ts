@@ -59,7 +59,10 @@ export interface Partner {
   readonly server: string;
   /** Held for resume: messages for it wait (at most Limits.maxHeldMessages). */
   readonly away: boolean;
-  /** Chat messages accepted for it while away. */
+  /**
+   * While it is away: chat messages in its stream it was not seen to read (those
+   * written to its lost connection unread, and those accepted for it since).
+   */
   held: number;
   /**
    * A chat message from the session this partner faces, already stored (see
@@ -72,8 +75,12 @@ export interface Partner {
    * being stored where the partner's resume sees it (the answer `left` waits for it).
    */
   left(chat: string, from: string, reason: PartnerLeftReason): void | Promise<void>;
-  /** The session this partner faces lost its connection and is held for resume. */
-  announceAway(chat: string): void;
+  /**
+   * The session this partner faces lost its connection and is held for resume;
+   * `read` is the highest `seq` of `chat` it was seen to read (what the partner
+   * said after it counts against Limits.maxHeldMessages, see `HubInbound.unreadFrom`).
+   */
+  announceAway(chat: string, read: number): void;
   /** The session this partner faces is back (on `server`). */
   announceBack(chat: string): void;
   /** The chat ended on this side: drop whatever this partner keeps. */
@@ -169,6 +176,12 @@ export interface HubInbound {
   searchTimedOut(session: string, seq: number, track: string): boolean;
   /** The partner of `to` in `chat`, or undefined when `to` is not in that chat here. */
   partnerOf(to: string, chat: string): Partner | undefined;
+  /**
+   * How many of the messages `to` said in `chat` (accepted, stored or not yet)
+   * come after `read`, the highest `seq` its partner was seen to read: the count
+   * its partner's absence starts from.
+   */
+  unreadFrom(to: string, chat: string, read: number): number;
   /**
    * Sends a message (or its encoded text) to `to` in `chat`, or holds it while
    * `to` is away (unless `hold` is false); false when `to` is not in it here.

@@ -47,12 +47,21 @@ export class Session {
   name: string | undefined;
   /** Search number, increases with every search. */
   searches = 0;
-  /** Chat messages accepted for this session while it is away (the messages wait in the resume state). */
+  /**
+   * While this session is away: chat messages in its stream that it was not seen
+   * to read, those written to its lost connection included (its partner's say is
+   * refused past Limits.maxHeldMessages). Kept here for a partner on this app
+   * server; a partner elsewhere keeps its own count.
+   */
   held = 0;
   /** The latest chat (current or ended): the one a resume recovers. */
   lastChat: string | null = null;
-  /** The stream this session writes to in its latest chat: the `seq` of its last message there. */
-  out: { readonly chat: string; sent: number } | null = null;
+  /**
+   * The stream this session writes to in its latest chat: the `seq` of its last
+   * message stored there (`sent`), and of its last one accepted (`said`: the
+   * same, or more while some wait to be stored).
+   */
+  out: { readonly chat: string; sent: number; said: number } | null = null;
   /** Highest `seq` of `lastChat` written to the connection. */
   delivered = 0;
   /** While set, a gap in the stream is being filled from the store: live messages wait here. */

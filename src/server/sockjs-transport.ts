@@ -88,8 +88,8 @@ export class SockJsTransport implements Transport {
   }
 
   /** SockJS keeps its own heartbeat and drops a silent peer, so the probe is answered at once. */
-  ping(): void {
-    this.#events?.onPong();
+  ping(mark?: number): void {
+    this.#events?.onPong(mark);
   }
 }
 

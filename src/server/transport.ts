@@ -11,8 +11,8 @@ import { WebSocket } from 'ws';
 export interface TransportEvents {
   /** One client message (a text frame, or one SockJS message). */
   onFrame(data: Buffer | string, isBinary: boolean): void;
-  /** The peer answered a liveness probe. */
-  onPong(): void;
+  /** The peer answered a liveness probe; `mark` is the one the probe carried, when it carried one. */
+  onPong(mark?: number): void;
   /** A framing fault (with ws's error code, e.g. WS_ERR_INVALID_UTF8); the transport closes itself with the matching code. */
   onFault(code?: string): void;
   /** The connection is gone (code 1006 when the transport does not know one). */
@@ -31,8 +31,12 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Drops the connection without a close frame. */
   terminate(): void;
-  /** Sends a liveness probe, answered by `pong()`; transports with their own heartbeat answer at once. */
-  ping(): void;
+  /**
+   * Sends a liveness probe, answered by `onPong(mark)`: the answer carries `mark`
+   * back, so that it tells which probe it answers (a WebSocket peer echoes a
+   * ping's payload). Transports with their own heartbeat answer at once.
+   */
+  ping(mark?: number): void;
 }
 
 /**
@@ -88,14 +92,17 @@ export class WebSocketTransport extends WebSocket implements Transport {
    * Sends a liveness ping (no payload) as one shared two-byte frame straight to
    * the socket: ws's ping builds a header and writes header and empty payload
    * under cork. Pings go to every connection once per interval, so this is the
-   * most frequent frame the server sends (bench/server-send.ts). With a payload,
+   * most frequent frame the server sends (bench/server-send.ts). A number is
+   * sent as its decimal digits, as ws would, in one small frame written the same
+   * way (the mark the Connection reads back from the pong). With another payload,
    * a mask or a callback, ws sends it.
    */
   override ping(data?: unknown, mask?: boolean, cb?: (err: Error) => void): void {
-    if (data !== undefined || mask !== undefined || cb !== undefined) return super.ping(data, mask, cb);
+    if (mask !== undefined || cb !== undefined || (data !== undefined && typeof data !== 'number'))
+      return super.ping(data, mask, cb);
     const raw = this.#raw;
     if (this.readyState !== 1 || !raw?.writable) return;
-    raw.write(PING_FRAME);
+    raw.write(data === undefined ? PING_FRAME : markedPing(data));
   }
 
   // The listeners: ws calls them with the socket as `this`.
@@ -103,8 +110,8 @@ export class WebSocketTransport extends WebSocket implements Transport {
     (this as WebSocketTransport).#events?.onFrame(data, isBinary);
   }
 
-  static #pong(this: WebSocket): void {
-    (this as WebSocketTransport).#events?.onPong();
+  static #pong(this: WebSocket, data: Buffer): void {
+    (this as WebSocketTransport).#events?.onPong(markOf(data));
   }
 
   static #error(this: WebSocket, err: Error & { code?: string }): void {
@@ -120,6 +127,25 @@ export class WebSocketTransport extends WebSocket implements Transport {
 
 /** An empty ping (RFC 6455 §5.5.2); written to many sockets, never changed. */
 const PING_FRAME = Buffer.from([0x89, 0x00]);
+
+/** A ping whose payload is `mark` in decimal digits (at most 125 bytes: any safe integer fits). */
+function markedPing(mark: number): Buffer {
+  const digits = String(mark);
+  const frame = Buffer.allocUnsafe(2 + digits.length);
+  frame[0] = 0x89;
+  frame[1] = digits.length;
+  frame.write(digits, 2, 'latin1');
+  return frame;
+}
+
+/** The mark a pong carries back: a non-negative safe integer in decimal digits, else none. */
+export function markOf(payload: Buffer | undefined): number | undefined {
+  if (!payload || payload.length === 0 || payload.length > 16) return undefined;
+  const text = payload.toString('latin1');
+  if (!/^[0-9]+$/.test(text)) return undefined;
+  const mark = Number(text);
+  return Number.isSafeInteger(mark) ? mark : undefined;
+}
 
 /** An unmasked, final text frame (RFC 6455 §5.2), as a server sends it. */
 export function textFrame(text: string): Buffer {

@@ -5,6 +5,7 @@
  * acknowledged `say` reaches the partner exactly once, by `seq`, in order, and
  * no chat ends unless a member left.
  */
+import type { Socket } from 'node:net';
 import { SamesongClient } from '../../src/client/client.js';
 import type { ServerMessage } from '../../src/protocol/index.js';
 import { uniqueTrack } from './server.js';
@@ -152,6 +153,19 @@ export class DrillUser {
     this.sent.set(id, text);
     this.sentOn.set(id, this.client);
     this.client.say(text, id);
+  }
+
+  /**
+   * Stops reading the socket for `ms` (a frozen tab, a stalled phone: what the
+   * server writes waits in buffers, and no ping is answered), then reads again.
+   * It goes on saying meanwhile. A loss it sees once it reads again is handled
+   * as any other: it resumes with `last`.
+   */
+  async pauseReading(ms: number): Promise<void> {
+    const socket = (this.client.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    await sleep(ms);
+    socket.resume();
   }
 
   /** Drops the TCP connection (a lost network); the user then resumes as after any loss. */

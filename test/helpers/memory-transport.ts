@@ -8,6 +8,10 @@ export class MemoryTransport implements Transport {
   /** Frames the server sent, parsed. */
   readonly sent: Record<string, unknown>[] = [];
   closeCode: number | null = null;
+  /** Answers every ping at once, as a client that reads everything would; else `pong()` answers. */
+  autoPong = true;
+  /** The marks of the pings sent (undefined for an unmarked one), in order. */
+  readonly pings: (number | undefined)[] = [];
   #events: TransportEvents | null = null;
 
   listen(events: TransportEvents): void {
@@ -25,7 +29,14 @@ export class MemoryTransport implements Transport {
   terminate(): void {
     this.close(1006);
   }
-  ping(): void {}
+  ping(mark?: number): void {
+    this.pings.push(mark);
+    if (this.autoPong) this.#events?.onPong(mark);
+  }
+  /** The client answers a ping (carrying back its mark). */
+  pong(mark?: number): void {
+    this.#events?.onPong(mark);
+  }
 
   /** The client sends one message. */
   frame(message: Record<string, unknown>): void {

@@ -3,7 +3,8 @@
  * redis-server, matchmaker, three app servers and HAProxy, a steady chat load
  * (2 messages/s per user), then one fault: an app server killed (holding both
  * members of some chats, or one), drained, Redis killed and restarted (with the
- * append-only file deploy/redis.conf ships), Redis stalled. Every user that loses its connection resumes through HAProxy with
+ * append-only file deploy/redis.conf ships), Redis stalled, clients that stop
+ * reading their sockets. Every user that loses its connection resumes through HAProxy with
  * `last`. PROTOCOL.md 1.1: every acknowledged say reaches the partner exactly
  * once, by seq, in order; no chat ends unless a member left.
  * Default protocol timers (heartbeat 1 s, dead-after 5 s, grace 15 s).
@@ -22,7 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BEFORE_MS = 5000;
 const LOAD_MS = 18_000;
 
-async function deploy(t: TestContext, appArgs: string[] = []) {
+async function deploy(t: TestContext, appArgs: string[] = [], sayEveryMs?: number) {
   const d = await startLocalDeployment({
     apps: 3,
     matchmakers: 1,
@@ -30,7 +31,7 @@ async function deploy(t: TestContext, appArgs: string[] = []) {
     appArgs: ['--log-level', 'warn', ...appArgs],
     matchmakerArgs: ['--log-level', 'warn'],
   });
-  const drill = new Drill({ resumeUrl: () => d.url });
+  const drill = new Drill({ resumeUrl: () => d.url, ...(sayEveryMs ? { sayEveryMs } : {}) });
   t.after(async () => {
     drill.stop();
     const redis = d.redis?.process();
@@ -158,3 +159,28 @@ test(
     assert.match(back, /app server back/, 'and it was taken back');
   },
 );
+
+test('drill: slow readers dropped with data in flight, through HAProxy', BOUND, async (t) => {
+  // 8 messages/s per user (under the rate limit of 10/s), so that a reader that stops reading
+  // falls the slow-reader count behind within the load
+  const { d, drill } = await deploy(t, [], 125);
+  await drill.pairs(6, d.url, d.url);
+  // one member of every other chat stops reading its socket for 10 s: its partner's messages and
+  // the server's pings pile up unread in the buffers of the client, HAProxy and the app server
+  const slow = drill.users.filter((_, i) => i % 4 === 0);
+  await run(t, d, drill, () => Promise.all(slow.map((u) => u.pauseReading(10_000))).then(() => {}));
+  for (const u of slow) {
+    assert.ok(
+      u.events.some((e) => e.startsWith('closed 1006')) && u.resumes.length > 0,
+      `${u.name} was dropped and resumed (${u.events.join('; ')})`,
+    );
+    assert.equal(u.partner.awayCount, u.partner.backCount, `${u.partner.name} saw ${u.name} come back`);
+  }
+  let drops = 0;
+  for (const a of d.apps) {
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    for (const m of text.matchAll(/^samesong_slow_reader_drops_total(?:\{[^}]*\})? (\d+)/gm))
+      drops += Number(m[1]);
+  }
+  assert.equal(drops, slow.length, 'each slow reader dropped once, as a slow reader');
+});

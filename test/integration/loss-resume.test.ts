@@ -1,7 +1,10 @@
 /** Close semantics, the grace period, silent peers and resume (PROTOCOL.md "Delivery guarantees", "Resume"). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SamesongClient } from '../../src/client/client.js';
+import { Limits } from '../../src/protocol/index.js';
 import type { ServerHandle } from '../../src/server/app-server.js';
 import { forEachDeployment, type Deployment, type TestDeployment } from '../helpers/deployment.js';
 import { eventually, uniqueTrack } from '../helpers/server.js';
@@ -89,6 +92,53 @@ forEachDeployment((start, deployment) => {
     await sync(b);
   });
 
+  test('1.1: a slow reader is dropped and held while every message it did not read is still kept; it resumes with last and gets each acknowledged message once', async (t) => {
+    const server = await start(t, { resumeGrace: 60 });
+    const [a, b, chat] = await server.pair();
+    // a stops reading: what the server writes waits in socket buffers, and a answers no ping
+    const socket = (a.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    // b talks within the default rate limit (a burst of 20, of which its search took one, then 10/s)
+    const n = Limits.maxHeldMessages;
+    for (let i = 1; i <= n; i++) {
+      b.say(`m${i}`, i);
+      if (i >= 15) await sleep(105);
+    }
+    for (let i = 1; i <= n; i++) assert.deepEqual(await b.next('ack'), { type: 'ack', id: i, seq: i });
+    // a was dropped long before the ping timeout (25 s), at the slow-reader count
+    assert.deepEqual(await b.next('partner_away'), { type: 'partner_away', chat });
+    assert.equal(await server.counter('samesong_slow_reader_drops_total'), 1);
+    assert.equal(server.stats().away, 1);
+    // the messages a did not read count against the cap with those held since: one more is refused
+    b.say('one too many', 'over');
+    assert.deepEqual(await b.next('error').then((e) => [e.code, e.id]), ['partner_away', 'over']);
+
+    // a reads again: what reached it, then the close
+    socket.resume();
+    assert.equal((await a.closed).code, 1006);
+    const read = a.lastSeq;
+    assert.ok(read >= 1 && read < n, `a read ${read} before the close`);
+    const a2 = await server.connect();
+    const resumed = await a2.resume(a.welcome.resume, read);
+    assert.deepEqual([resumed.state, resumed.chat, resumed.recovered], ['chatting', chat, true]);
+    await sync(a2);
+    const seqs = [a, a2].flatMap((c) =>
+      c.history.flatMap((m) => (m.type === 'msg' ? [[m.seq, m.text] as const] : [])),
+    );
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: n }, (_, i) => [i + 1, `m${i + 1}`]),
+      'every acknowledged message exactly once, in order',
+    );
+    assert.deepEqual(await b.next('partner_back'), { type: 'partner_back', chat });
+    b.say('still chatting', 'after');
+    assert.equal((await b.next('ack')).id, 'after');
+    await eventually(() => a2.history.at(-1)?.type === 'msg', 5000, 'the next message');
+    const next = a2.history.at(-1)!;
+    assert.deepEqual(next.type === 'msg' && [next.text, next.seq], ['still chatting', n + 1]);
+    assert.ok(!b.history.some((m) => m.type === 'partner_left'));
+  });
+
   for (const place of resumePlaces(deployment)) {
     describe(`resumed ${place.name}`, () => {
       test('1.1: resume with last replays every message after it, also those already written to the old connection', async (t) => {
@@ -139,9 +189,15 @@ forEachDeployment((start, deployment) => {
         const server = await start(t, { resumeGrace: 60, rate: 1000, burst: 1000 });
         const [a, b] = await server.pair();
         const n = 105;
-        for (let i = 1; i <= n; i++) b.say(`m${i}`, i);
-        for (let i = 1; i <= n; i++) await b.next('ack');
-        for (let i = 1; i <= n; i++) await a.next('msg');
+        // in batches that a reads (and so answers the server's probes) before the next: a burst of
+        // more than Limits.slowReaderMessages at once would drop it as a slow reader
+        for (let first = 1; first <= n; first += 20) {
+          const last = Math.min(n, first + 19);
+          for (let i = first; i <= last; i++) b.say(`m${i}`, i);
+          for (let i = first; i <= last; i++) await b.next('ack');
+          for (let i = first; i <= last; i++) assert.equal((await a.next('msg')).seq, i);
+        }
+        assert.equal(a.closeInfo, null);
         await a.drop();
         await b.next('partner_away');
         const a2 = await reconnect(server, place, a);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
+import { Limits } from '../../src/protocol/index.js';
 import { Connection } from '../../src/server/connection.js';
 import { Hub } from '../../src/server/hub.js';
 import { inProcessPorts } from '../../src/server/in-process.js';
@@ -110,6 +111,75 @@ test('resume inside the grace period: held messages in order, partner_back, gaug
   assert.deepEqual(gauges(), { searching: 0, chats: 1, away: 0, sessions: 2 });
   clock.advance(GRACE * 2); // the cancelled grace timer does not fire
   assert.equal(b.last('partner_left'), undefined);
+});
+
+/** `from` says `n` messages numbered from `first`; the ids of those acknowledged, and of those refused. */
+function sayMany(from: MemoryTransport, first: number, n: number) {
+  const before = from.sent.length;
+  for (let i = first; i < first + n; i++) from.frame({ type: 'say', text: `m${i}`, id: i });
+  const answers = from.sent.slice(before);
+  return {
+    acked: answers.filter((m) => m.type === 'ack').map((m) => m.id as number),
+    refused: answers
+      .filter((m) => m.type === 'error' && m.code === 'partner_away')
+      .map((m) => m.id as number),
+  };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+test('a slow reader is dropped at the slow-reader count and held; what it did not read counts against the cap, so its resume recovers every acknowledged message', async (t) => {
+  const { connect, hub } = setup(t);
+  const { a, b, chat } = pair(connect);
+  a.autoPong = false; // a stops reading: it answers no ping
+  const token = a.sent[0]!.resume as string;
+  const first = sayMany(b, 1, Limits.slowReaderMessages + 5);
+  assert.deepEqual(first.acked, range(1, Limits.slowReaderMessages + 5));
+  assert.equal(a.open, false, 'dropped');
+  assert.equal(a.closeCode, 1006);
+  assert.equal(a.sent.filter((m) => m.type === 'msg').length, Limits.slowReaderMessages);
+  assert.deepEqual(b.last('partner_away'), { type: 'partner_away', chat });
+  assert.equal(hub.away, 1);
+  // the stream keeps 100: with the 69 not read, 31 more may wait
+  const more = sayMany(b, Limits.slowReaderMessages + 6, 40);
+  assert.deepEqual(more.acked, range(Limits.slowReaderMessages + 6, Limits.maxHeldMessages));
+  assert.deepEqual(more.refused, range(Limits.maxHeldMessages + 1, Limits.slowReaderMessages + 45));
+  assert.equal(b.open, true);
+
+  const a2 = connect();
+  a2.frame({ type: 'resume', token, last: 0 });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a2.last('resumed')?.recovered, true);
+  assert.deepEqual(
+    a2.sent.filter((m) => m.type === 'msg').map((m) => m.seq),
+    range(1, Limits.maxHeldMessages),
+  );
+  assert.equal(a2.open, true, 'the replay does not make it a slow reader');
+  assert.deepEqual(b.last('partner_back'), { type: 'partner_back', chat });
+  assert.equal(b.last('partner_left'), undefined);
+  // back: the cap is per absence
+  assert.deepEqual(sayMany(b, 1000, 1).acked, [1000]);
+});
+
+test('a connection lost with messages written but not seen read: the cap counts them too', async (t) => {
+  const { connect } = setup(t);
+  const { a, b } = pair(connect);
+  a.autoPong = false;
+  const token = a.sent[0]!.resume as string;
+  sayMany(b, 1, 40); // probed at 32, unanswered
+  a.frame({ type: 'ping' }); // still talking, so not dropped for silence
+  a.drop();
+  const held = sayMany(b, 41, 70);
+  assert.deepEqual(held.acked, range(41, 100));
+  assert.deepEqual(held.refused, range(101, 110));
+  const a2 = connect();
+  a2.frame({ type: 'resume', token, last: 0 });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a2.last('resumed')?.recovered, true);
+  assert.deepEqual(
+    a2.sent.filter((m) => m.type === 'msg').map((m) => m.seq),
+    range(1, 100),
+  );
 });
 
 test('the next window: former partners wait for someone else until it ends', (t) => {
