@@ -401,9 +401,12 @@ export class Drill {
       const code = e.split(' ')[1]!;
       errorCounts.set(code, (errorCounts.get(code) ?? 0) + 1);
     }
+    const times = this.users.flatMap((u) => u.resumes.map((r) => r.afterMs)).sort((x, y) => x - y);
+    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
     const summary =
       `${this.users.length / 2} chats: ${sent} sent, ${acked} acknowledged, ${delivered} delivered ` +
-      `(${duplicates} duplicates dropped), ${resumes} resumes (${notRecovered} not recovered), ` +
+      `(${duplicates} duplicates dropped), ${resumes} resumes (${notRecovered} not recovered` +
+      `${times.length ? `; from the loss: median ${at(0.5)} ms, max ${at(1)} ms` : ''}), ` +
       `errors: ${[...errorCounts].map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}`;
     return { failures, summary };
   }
