@@ -24,6 +24,10 @@ const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 
 function baseOptions(name: string | undefined): RedisOptions {
   return {
     enableOfflineQueue: false,
+    // A command in flight when the connection drops fails rather than being sent again later:
+    // the caller retries it knowing what happened meanwhile (a stored message's sender may have
+    // moved; see ClusterNode.append).
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     retryStrategy,
     lazyConnect: true,

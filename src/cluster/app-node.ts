@@ -46,6 +46,13 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** A message that must not be stored any more: its sender was claimed by another app server. */
+class Superseded extends Error {
+  constructor() {
+    super('the sender resumed on another app server');
+  }
+}
+
 export interface ClusterNodeOptions extends LinkOptions {
   bus: Bus;
   store: SessionStore;
@@ -239,9 +246,25 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     this.#store.hold(id, message);
   }
 
-  append(to: string, _chat: string, _seq: number, frame: string, deadline: number): Promise<void> {
-    // a retry may store the frame twice; a resume keeps one of each seq
-    return this.#retry(() => this.#store.append(to, frame), deadline);
+  append(
+    to: string,
+    chat: string,
+    _seq: number,
+    frame: string,
+    deadline: number,
+    queued: boolean,
+  ): Promise<void> {
+    // A message that waited for the one before it, and any try after a failed one, checks that
+    // the sender was not claimed by another app server meanwhile (which numbers from what it
+    // found in the stream): this frame would take a seq that server gives to another message.
+    let again = queued;
+    return this.#retry(async () => {
+      if (!again) {
+        again = true;
+        return this.#store.append(to, frame);
+      }
+      if (!(await this.#store.appendAgain(to, chat, frame))) throw new Superseded();
+    }, deadline);
   }
 
   /** Redis down or stalled: tries again every STORE_RETRY_MS until the deadline, then throws. */
@@ -251,7 +274,8 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       if (left <= 0) throw new Error('the store could not be reached in time');
       try {
         return await within(attempt(), left);
-      } catch {
+      } catch (err) {
+        if (err instanceof Superseded) throw err;
         await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
       }
     }

@@ -50,10 +50,35 @@ if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 `;
 
-/** The app server of a session and the last frame of its stream, in one round trip (one slot). */
+/**
+ * The app server of a session and the last frame of its stream, in one round
+ * trip (one slot); and, while the session exists, who writes to its stream
+ * from now on (field `w`: the chat and the app server of its partner).
+ */
 const MEMBER = `
-return {redis.call('HGET', KEYS[1], 'srv'), redis.call('LINDEX', KEYS[2], -1)}
+local srv = redis.call('HGET', KEYS[1], 'srv')
+if srv then redis.call('HSET', KEYS[1], 'w', ARGV[1]) end
+return {srv, redis.call('LINDEX', KEYS[2], -1)}
 `;
+
+/**
+ * A message stored again after a failed try: refused (0) when another app
+ * server has taken over writing this chat's messages to the stream (the
+ * sender resumed there and numbers from what it found); already there (1)
+ * when the failed try had landed after all; else appended (1).
+ */
+const APPEND_AGAIN = `
+local w = redis.call('HGET', KEYS[1], 'w')
+if w and w ~= ARGV[3] and string.sub(w, 1, #ARGV[2]) == ARGV[2] then return 0 end
+if redis.call('LINDEX', KEYS[2], -1) == ARGV[1] then return 1 end
+local n = redis.call('RPUSH', KEYS[2], ARGV[1])
+if n > tonumber(ARGV[4]) + tonumber(ARGV[5]) then redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1) end
+if n % tonumber(ARGV[6]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[7]) end
+return 1
+`;
+
+/** Who writes the messages of `chat` to a member's stream: the chat and its partner's app server. */
+const writerOf = (chat: string, server: string) => `${chat}\n${server}`;
 
 function lastSeqIn(frame: string | null | undefined, chat: string): number {
   return frame?.startsWith(msgPrefix(chat)) ? seqOfMsg(frame) : 0;
@@ -72,9 +97,16 @@ export interface SessionStore extends Omit<ResumePort, 'append'> {
   /**
    * Where chat member `to` is now: the app server that holds it (null when its
    * state is gone), and the `seq` of the last message of `chat` in its stream
-   * (0 when none is kept).
+   * (0 when none is kept). From then on, only this app server's `appendAgain`
+   * for `chat` succeeds on that stream (its partner was claimed here).
    */
   member(to: string, chat: string): Promise<MemberAt>;
+  /**
+   * Appends `frame` after a failed try, unless another app server has since
+   * taken over writing `chat` to the stream of `to` (then false: the sender
+   * moved, and the frame must not land with a `seq` the new server reuses).
+   */
+  appendAgain(to: string, chat: string, frame: string): Promise<boolean>;
   /** An app server died: its sessions' state expires with the grace period. */
   expireServer(server: string): Promise<number>;
   /**
@@ -95,6 +127,7 @@ export class RedisSessionStore implements SessionStore {
   ) {
     redis.defineCommand('samesongClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('samesongMember', { numberOfKeys: 2, lua: MEMBER });
+    redis.defineCommand('samesongAppendAgain', { numberOfKeys: 2, lua: APPEND_AGAIN });
     redis.defineCommand('samesongRestore', { numberOfKeys: 1, lua: RESTORE });
   }
 
@@ -122,10 +155,30 @@ export class RedisSessionStore implements SessionStore {
   async member(to: string, chat: string): Promise<MemberAt> {
     const [server, frame] = (await (
       this.redis as unknown as {
-        samesongMember(k1: string, k2: string): Promise<[string | null, string | null]>;
+        samesongMember(k1: string, k2: string, writer: string): Promise<[string | null, string | null]>;
       }
-    ).samesongMember(key(to), streamKey(to))) as [string | null, string | null];
+    ).samesongMember(key(to), streamKey(to), writerOf(chat, this.server))) as [string | null, string | null];
     return { server: server ?? null, sent: lastSeqIn(frame, chat) };
+  }
+
+  async appendAgain(to: string, chat: string, frame: string): Promise<boolean> {
+    const written = await (
+      this.redis as unknown as {
+        samesongAppendAgain(k1: string, k2: string, ...args: string[]): Promise<number>;
+      }
+    ).samesongAppendAgain(
+      key(to),
+      streamKey(to),
+      frame,
+      `${chat}\n`,
+      writerOf(chat, this.server),
+      // trimmed and expiring as append() does
+      String(Limits.historyMessages),
+      String(TRIM_SLACK),
+      String(EXPIRE_EVERY),
+      String(this.#streamTtlMs),
+    );
+    return written === 1;
   }
 
   #quiet(p: Promise<unknown>): void {
@@ -212,6 +265,8 @@ export class RedisSessionStore implements SessionStore {
 
 interface MemoryEntry {
   hash: string;
+  /** Who writes to the stream (see MEMBER). */
+  writer?: string;
   server: string;
   record: SessionRecord;
   held: string[];
@@ -264,7 +319,15 @@ export class MemorySessionStore implements SessionStore {
   }
   member(to: string, chat: string): Promise<MemberAt> {
     const e = this.#get(to);
+    if (e) e.writer = writerOf(chat, this.server);
     return Promise.resolve({ server: e?.server ?? null, sent: lastSeqIn(e?.stream.at(-1), chat) });
+  }
+  appendAgain(to: string, chat: string, frame: string): Promise<boolean> {
+    const e = this.#get(to);
+    const w = e?.writer;
+    if (w && w !== writerOf(chat, this.server) && w.startsWith(`${chat}\n`)) return Promise.resolve(false);
+    if (e?.stream.at(-1) === frame) return Promise.resolve(true);
+    return this.append(to, frame).then(() => true);
   }
   update(id: string, record: SessionRecord): void {
     const e = this.#get(id);

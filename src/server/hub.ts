@@ -433,10 +433,11 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     // The message is stored (ResumePort.append) before it is delivered and acknowledged; one
     // message of a stream at a time, so that seq order is store order is delivery order.
     const out = s.out!;
+    const queued = s.storing !== null;
     const store = (): true | Promise<void> => {
       seq = ++out.sent;
       frame = encodeMsg(chat, text, ts, seq);
-      return this.#ports.resume.append(partner.id, chat, seq, frame, deadline);
+      return this.#ports.resume.append(partner.id, chat, seq, frame, deadline, queued);
     };
     const deliver = () => {
       // the partner may have moved meanwhile (a resume on this app server makes it local)

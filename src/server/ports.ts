@@ -143,8 +143,19 @@ export interface ResumePort {
    * Limits.historyMessages of each stream. `true`: stored already (in
    * process); else settles once stored, and rejects when it cannot be stored
    * by `deadline` (ms since epoch). The Hub stores one message of a stream at a time.
+   * `queued`: the message waited for the one before it (stores were slow, or
+   * failing): the sender may have resumed on another app server meanwhile, and
+   * the message is stored only if this app server still writes the stream
+   * (else it rejects). The first message of a quiet stream needs no such check.
    */
-  append(to: string, chat: string, seq: number, frame: string, deadline: number): true | Promise<void>;
+  append(
+    to: string,
+    chat: string,
+    seq: number,
+    frame: string,
+    deadline: number,
+    queued: boolean,
+  ): true | Promise<void>;
   claim(id: string, secretHash: string, newHash: string): Promise<Claimed | null>;
   /** The stream of session `id` as kept (oldest first), to fill a gap. */
   stream(id: string): Promise<string[]>;
