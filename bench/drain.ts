@@ -30,7 +30,10 @@ const { values } = parseArgs({
 });
 // one process holds both members of every chat: stay well under the open-file limit
 const CHATS = Math.min(Math.max(Number(values.chats), 1), 4000);
-const RATES = values.rates.split(',').map(Number).filter((r) => r > 0);
+const RATES = values.rates
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
 const ROUNDS = Math.min(Math.max(Number(values.rounds), 1), 5);
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -106,7 +109,14 @@ async function measure(rate: number): Promise<Row> {
     const cpu = cpuSeconds(b.process.pid) - cpuBefore;
     freeze.sort((p, q) => p - q);
     resume.sort((p, q) => p - q);
-    return { rate, windowMs, freeze, resume, failed, cpuPerResumeUs: (cpu * 1e6) / Math.max(1, resume.length) };
+    return {
+      rate,
+      windowMs,
+      freeze,
+      resume,
+      failed,
+      cpuPerResumeUs: (cpu * 1e6) / Math.max(1, resume.length),
+    };
   } finally {
     for (const c of clients) c.ws.terminate();
     await d.stop();
