@@ -2,14 +2,13 @@
  * Failure drills, as an operator would run them on the scaled deployment: real
  * redis-server, matchmaker, three app servers and HAProxy, a steady chat load
  * (2 messages/s per user), then one fault: an app server killed (holding both
- * members of some chats, or one), drained, Redis killed and restarted (with the
- * append-only file deploy/redis.conf ships), Redis stalled, clients that stop
- * reading their sockets. Every user that loses its connection resumes through HAProxy with
- * `last`. PROTOCOL.md 1.1: every acknowledged say reaches the partner exactly
- * once, by seq, in order; no chat ends unless a member left.
+ * members of some chats, or one), drained, or stalled long enough to be taken
+ * for dead; Redis killed and restarted (with the append-only file
+ * deploy/redis.conf ships) or stalled; clients that stop reading their sockets.
+ * Every user that loses its connection resumes through HAProxy with `last`.
+ * PROTOCOL.md 1.1: every acknowledged say reaches the partner exactly once, by
+ * seq, in order; no chat ends unless a member left.
  * Default protocol timers (heartbeat 1 s, dead-after 5 s, grace 15 s).
- * Also an app server stalled (SIGSTOP) long enough to be taken for dead, and
- * taken back when it beats again.
  * Needs dist/ (npm test builds first; alone: npm run build).
  */
 import assert from 'node:assert/strict';

@@ -146,20 +146,26 @@ test('a slow reader is dropped at the slow-reader count and held; what it did no
   assert.deepEqual(more.refused, range(Limits.maxHeldMessages + 1, Limits.slowReaderMessages + 45));
   assert.equal(b.open, true);
 
-  const a2 = connect();
-  a2.frame({ type: 'resume', token, last: 0 });
-  await new Promise((r) => setImmediate(r));
-  assert.equal(a2.last('resumed')?.recovered, true);
-  assert.deepEqual(
-    a2.sent.filter((m) => m.type === 'msg').map((m) => m.seq),
-    range(1, Limits.maxHeldMessages),
-  );
+  const a2 = await resumeFully(connect, token, Limits.maxHeldMessages);
   assert.equal(a2.open, true, 'the replay does not make it a slow reader');
   assert.deepEqual(b.last('partner_back'), { type: 'partner_back', chat });
   assert.equal(b.last('partner_left'), undefined);
   // back: the cap is per absence
   assert.deepEqual(sayMany(b, 1000, 1).acked, [1000]);
 });
+
+/** Resumes `token` with `last: 0` on a new connection, which gets `recovered` and seq 1..`upTo`, in order. */
+async function resumeFully(connect: () => MemoryTransport, token: string, upTo: number) {
+  const c = connect();
+  c.frame({ type: 'resume', token, last: 0 });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.last('resumed')?.recovered, true);
+  assert.deepEqual(
+    c.sent.filter((m) => m.type === 'msg').map((m) => m.seq),
+    range(1, upTo),
+  );
+  return c;
+}
 
 test('a connection lost with messages written but not seen read: the cap counts them too', async (t) => {
   const { connect } = setup(t);
@@ -172,14 +178,7 @@ test('a connection lost with messages written but not seen read: the cap counts 
   const held = sayMany(b, 41, 70);
   assert.deepEqual(held.acked, range(41, 100));
   assert.deepEqual(held.refused, range(101, 110));
-  const a2 = connect();
-  a2.frame({ type: 'resume', token, last: 0 });
-  await new Promise((r) => setImmediate(r));
-  assert.equal(a2.last('resumed')?.recovered, true);
-  assert.deepEqual(
-    a2.sent.filter((m) => m.type === 'msg').map((m) => m.seq),
-    range(1, 100),
-  );
+  await resumeFully(connect, token, 100);
 });
 
 test('the next window: former partners wait for someone else until it ends', (t) => {
