@@ -3,7 +3,8 @@
  * against `samesong serve` on loopback, in two scenarios run one after the
  * other, each on a fresh server:
  *
- * - same: every search is of one Spotify track (the baseline: what searching costs anyway);
+ * - one track per connection: each connection searches its own Spotify track again and
+ *   again (the baseline: what searching costs anyway, with no matching and C tracks);
  * - distinct: every search is of a new free-text track (the attack the cap answers).
  *
  * Measured per scenario: the server's heap growth (after a forced GC, before
@@ -147,7 +148,7 @@ async function connect(base: string): Promise<WebSocket> {
  * Sends `total` searches over `sockets`, paced at RATE a second (in 10 ms
  * steps, round robin), at most INFLIGHT unanswered per connection.
  */
-function flood(sockets: WebSocket[], total: number, track: (i: number) => string): Promise<void> {
+function flood(sockets: WebSocket[], total: number, track: (i: number, c: number) => string): Promise<void> {
   return new Promise((resolve, reject) => {
     const inflight = sockets.map(() => 0);
     let sent = 0;
@@ -177,7 +178,7 @@ function flood(sockets: WebSocket[], total: number, track: (i: number) => string
         }
         idle = 0;
         inflight[c]!++;
-        sockets[c]!.send(`{"type":"search","track":${JSON.stringify(track(sent++))}}`);
+        sockets[c]!.send(`{"type":"search","track":${JSON.stringify(track(sent++, c))}}`);
       }
     };
     const timer = setInterval(tick, 10);
@@ -208,7 +209,7 @@ interface Row {
   kept: number;
 }
 
-async function scenario(name: string, track: (i: number) => string): Promise<Row> {
+async function scenario(name: string, track: (i: number, c: number) => string): Promise<Row> {
   const { server, base } = await startServe();
   try {
     const sockets: WebSocket[] = [];
@@ -250,7 +251,8 @@ async function scenario(name: string, track: (i: number) => string): Promise<Row
 }
 
 const rows = [
-  await scenario('same track', () => 'spotify:track:4uLU6hMCjMI75M1A2tKUQC'),
+  // each connection always searches its own track: no matching, one session per track
+  await scenario('one track per connection', (_, c) => `spotify:track:${String(c).padStart(22, '0')}`),
   await scenario('distinct free text', (i) => `flood track number ${i}`),
 ];
 const f = (n: number, d = 1) => n.toFixed(d);
