@@ -7,7 +7,7 @@ import { CloseCode, type ErrorCode } from './messages.js';
 export const ERROR_DOCS: Record<ErrorCode, string> = {
   bad_json: 'the frame is not a JSON object (invalid JSON, an array, a string, a number, null)',
   bad_request:
-    'a field is missing, of the wrong type or out of range (type missing or not a string, bad track, name, text or id)',
+    'a field is missing, of the wrong type or out of range (type missing or not a string, bad track, name, text or id; a track, name or text holding a lone surrogate)',
   unknown_type: '`type` is not one of the client message types',
   not_in_chat: '`say` or `typing` while not chatting',
   partner_away:

@@ -3,7 +3,14 @@
  * addresses normalise to `spotify:track:<id>`; anything else is free text.
  */
 import { Limits } from './messages.js';
-import { codePointLength, collapseWhiteSpace, hasControlExceptTabNewline, trimUnicode } from './text.js';
+import {
+  codePointLength,
+  collapseWhiteSpace,
+  hasControlExceptTabNewline,
+  hasLoneSurrogate,
+  stripInvisible,
+  trimUnicode,
+} from './text.js';
 
 export type TrackResult = { ok: true; track: string } | { ok: false; message: string };
 
@@ -14,6 +21,7 @@ const SPOTIFY_URL =
 
 /** Normalises a track identifier as PROTOCOL.md specifies; never throws. */
 export function normalizeTrack(input: string): TrackResult {
+  if (hasLoneSurrogate(input)) return { ok: false, message: 'track contains a lone surrogate' };
   const trimmed = trimUnicode(input);
   if (SPOTIFY_PREFIX.test(trimmed)) {
     const m = SPOTIFY_URI.exec(trimmed) ?? SPOTIFY_URL.exec(trimmed);
@@ -26,7 +34,8 @@ export function normalizeTrack(input: string): TrackResult {
     }
     return { ok: true, track: `spotify:track:${m[1]}` };
   }
-  const nfkc = trimmed.normalize('NFKC');
+  // invisible bidi controls and zero-width characters never tell two tracks apart
+  const nfkc = stripInvisible(trimmed.normalize('NFKC'));
   if (hasControlExceptTabNewline(nfkc)) {
     return { ok: false, message: 'track contains a control character' };
   }

@@ -10,7 +10,14 @@ import {
   type ErrorCode,
   type MessageId,
 } from './messages.js';
-import { codePointLength, hasControl, isOnlyWhiteSpace, trimUnicode } from './text.js';
+import {
+  codePointLength,
+  hasControl,
+  hasLoneSurrogate,
+  isOnlyWhiteSpace,
+  stripInvisible,
+  trimUnicode,
+} from './text.js';
 import { normalizeTrack } from './track.js';
 
 export interface ParseFailure {
@@ -67,7 +74,9 @@ export function validateClientMessage(value: unknown): ParseResult {
       let name: string | undefined;
       if (obj.name !== undefined) {
         if (typeof obj.name !== 'string') return fail('bad_request', 'search.name must be a string');
-        name = trimUnicode(obj.name);
+        if (hasLoneSurrogate(obj.name)) return fail('bad_request', 'search.name contains a lone surrogate');
+        // bidi controls and zero-width characters would reorder or hide the text around a name
+        name = trimUnicode(stripInvisible(obj.name));
         if (codePointLength(name) > Limits.maxNameCodePoints) {
           return fail('bad_request', `search.name is longer than ${Limits.maxNameCodePoints} characters`);
         }
@@ -87,6 +96,8 @@ export function validateClientMessage(value: unknown): ParseResult {
       if (idError) return fail('bad_request', idError);
       const text = obj.text;
       if (typeof text !== 'string') return fail('bad_request', 'say.text must be a string');
+      // kept as typed otherwise: the page shows each message in its own element, as text
+      if (hasLoneSurrogate(text)) return fail('bad_request', 'say.text contains a lone surrogate');
       const length = codePointLength(text);
       if (length < 1) return fail('bad_request', 'say.text is empty');
       if (length > Limits.maxTextCodePoints) {

@@ -101,6 +101,7 @@ export async function startServer(
     chats: () => hub.chats,
     away: () => hub.away,
     draining: () => draining,
+    trendingTracks: () => hub.trackStats.tracks,
   });
   const hubOptions = {
     serverId,

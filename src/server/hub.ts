@@ -331,7 +331,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     s.name = message.name;
     this.#become(s, next);
     this.#metrics.searches.inc();
-    this.trackStats.searched(message.track);
+    this.trackStats.searched(message.track, s.id);
     s.conn?.send({ type: 'searching', track: message.track });
     this.#ports.matching.seek(this.#seeker(s, next));
   }

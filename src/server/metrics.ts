@@ -14,6 +14,8 @@ export interface Gauges {
   chats(): number;
   away(): number;
   draining(): boolean;
+  /** Distinct tracks the trending counts keep (bounded, docs/security.md). */
+  trendingTracks(): number;
 }
 
 /**
@@ -53,6 +55,11 @@ export class ServerMetrics {
     gauge('samesong_searching_sessions', 'Sessions waiting for a partner', gauges.searching);
     gauge('samesong_chats', 'Chats in progress with a member on this server', gauges.chats);
     gauge('samesong_away_sessions', 'Sessions held for resume', gauges.away);
+    gauge(
+      'samesong_trending_tracks',
+      'Distinct tracks kept for trending (at most the cap, docs/security.md)',
+      gauges.trendingTracks,
+    );
     gauge('samesong_draining', '1 while the server drains', () => (gauges.draining() ? 1 : 0));
     const counts = this.counts;
     const counter = (name: string, help: string, key: keyof HotCounts) =>

@@ -5,14 +5,20 @@ import { startTestServer, uniqueTrack } from '../helpers/server.js';
 
 test('the dashboard shows live, non-zero numbers and the trending track', async (t) => {
   const server = await startTestServer(t);
-  const [a] = await server.pair(uniqueTrack('dashboard'));
+  const track = uniqueTrack('dashboard');
+  const [a] = await server.pair(track);
+  // free text trends only once three sessions searched it (PROTOCOL 1.1): a third one passes by
+  const c = await server.connect();
+  await c.search(track);
+  c.send({ type: 'leave' });
+  await c.next('left');
   const browser = await launchBrowser(t);
   const { page } = await newPage(browser, { width: 1280, height: 900 });
   const errors: Error[] = [];
   page.on('pageerror', (e) => errors.push(e));
   await page.goto(`${server.url}/dashboard`);
 
-  await page.locator('#kpi-connections', { hasText: /^2$/ }).waitFor();
+  await page.locator('#kpi-connections', { hasText: /^3$/ }).waitFor();
   await page.locator('#kpi-chats', { hasText: /^1$/ }).waitFor();
   // messages per second is measured over whole seconds: keep talking until the chart sees some
   const talk = setInterval(() => a.say('la la la'), 200);

@@ -54,6 +54,7 @@ test('/metrics: Prometheus text with the documented metric names and live values
     'samesong_chats',
     'samesong_away_sessions',
     'samesong_draining',
+    'samesong_trending_tracks',
     'samesong_client_messages_total',
     'samesong_server_messages_total',
     'samesong_chat_messages_total',
@@ -81,41 +82,48 @@ test('/metrics: Prometheus text with the documented metric names and live values
   assert.equal(value('samesong_connections'), 2);
   assert.equal(value('samesong_chats'), 1);
   assert.equal(value('samesong_searching_sessions'), 0);
+  assert.equal(value('samesong_trending_tracks'), 1);
   assert.equal(value('samesong_chat_messages_total'), 1);
   assert.equal(value('samesong_client_messages_total'), 3);
   assert.ok(value('samesong_server_messages_total') >= 7); // 2 welcome, 2 searching, 2 matched, ack, msg
   assert.equal(value('samesong_match_wait_seconds_count'), 2);
 });
 
-test('/stats: the documented fields, and topTracks by searches then chats', async (t) => {
+test('/stats: the documented fields, and topTracks by distinct sessions then chats', async (t) => {
   const server = await startTestServer(t, { rate: 1000, burst: 1000 });
   const base = uniqueTrack('stats');
   const [t1, t2, t3] = [`${base} one`, `${base} two`, `${base} three`];
   await server.pair(t1);
-  await server.pair(t1); // t1: 4 searches, 2 chats
+  await server.pair(t1); // t1: 4 sessions, 2 chats
   await server.pair(t2);
   const g = await server.connect();
   await g.search(t2);
   g.send({ type: 'leave' });
   await g.next('left');
-  await g.search(t2); // t2: 4 searches, 1 chat, g waiting
+  await g.search(t2); // t2: 3 sessions (g counts once), 1 chat, g waiting
   const h = await server.connect();
   await h.search(t3);
   for (let i = 0; i < 22; i++) await h.search(`${base} filler ${String(i).padStart(2, '0')}`);
+  // Spotify tracks are shown from their first session; h's free text never is (one session each)
+  const k = await server.connect();
+  const spotify = (i: number) =>
+    `spotify:track:${String(process.pid).padEnd(18, '0')}${String(i).padStart(4, '0')}`;
+  for (let i = 0; i < 22; i++) await k.search(spotify(i));
   const stats = await getJson<Stats>(`${server.url}/stats`);
   for (const key of ['connections', 'searching', 'chats', 'away', 'messagesPerSecond']) {
     assert.equal(typeof stats[key as keyof Stats], 'number', key);
   }
-  assert.equal(stats.connections, 8);
-  assert.equal(stats.searching, 2);
+  assert.equal(stats.connections, 9);
+  assert.equal(stats.searching, 3);
   assert.equal(stats.chats, 3);
   assert.equal(stats.away, 0);
   assert.equal(stats.topTracks.length, 20);
   assert.deepEqual(stats.topTracks[0], { track: t1, searches: 4, chats: 2 });
-  assert.deepEqual(stats.topTracks[1], { track: t2, searches: 4, chats: 1 });
+  assert.deepEqual(stats.topTracks[1], { track: t2, searches: 3, chats: 1 });
   for (let i = 1; i < stats.topTracks.length; i++) {
     const [p, q] = [stats.topTracks[i - 1]!, stats.topTracks[i]!];
     assert.ok(p.searches > q.searches || (p.searches === q.searches && p.chats >= q.chats), `${i}`);
   }
-  assert.ok(stats.topTracks.slice(2).every((x) => x.searches === 1 && x.chats === 0));
+  assert.ok(stats.topTracks.slice(2).every((x) => x.track.startsWith('spotify:track:') && x.searches === 1));
+  assert.ok(!stats.topTracks.some((x) => x.track === t3 || x.track.includes('filler')));
 });

@@ -22,6 +22,7 @@ function setup(options: { autoPong?: boolean; sendBufferLimit?: number } = {}) {
     chats: () => 0,
     away: () => 0,
     draining: () => false,
+    trendingTracks: () => 0,
   });
   const losses: LossMode[] = [];
   const owner: ConnectionOwner = {

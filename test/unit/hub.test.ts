@@ -27,6 +27,7 @@ function setup(t: TestContext) {
     chats: () => hub?.chats ?? 0,
     away: () => hub?.away ?? 0,
     draining: () => false,
+    trendingTracks: () => 0,
   });
   const h = new Hub(
     {
