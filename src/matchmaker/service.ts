@@ -117,6 +117,12 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
     log.warn({ shard: o.shard, why }, 'no longer leading the shard');
   };
 
+  // A matchmaker that starts while another holds the lock (it was restarted after a crash) lets
+  // the standbys that were already waiting take it first: it competes for a lock freed within its
+  // first 1.5 lock periods only after them, so a crashed leader comes back as the standby.
+  const patientUntil = Date.now() + 1.5 * o.lockMs;
+  let heldAtStart = false;
+
   const tick = async () => {
     if (closed || busy) return;
     busy = true;
@@ -128,9 +134,10 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
       if (matchmaker) {
         const renewed = await o.redis.eval(RENEW, 1, lockKey, o.id, String(o.lockMs));
         if (renewed !== 1) await stepDown('lock lost');
-      } else {
+      } else if (!heldAtStart || Date.now() >= patientUntil) {
         const got = await o.redis.set(lockKey, o.id, 'PX', o.lockMs, 'NX');
         if (got === 'OK') await lead();
+        else if (Date.now() < patientUntil) heldAtStart = true;
       }
     } catch (err) {
       // Redis unreachable: keep what we have; the lock decides again when it is back.
@@ -161,7 +168,9 @@ export async function startMatchmaker(o: MatchmakerServiceOptions): Promise<Matc
   // After an outage the lock may be gone (Redis restarted): check at once.
   o.bus.on('up', () => void tick());
   await tick();
-  const timer = setInterval(() => void tick(), Math.max(50, Math.floor(o.lockMs / 3)));
+  // Checked often (a standby takes a freed lock within 100 ms, before a crashed leader's restart
+  // can), renewed well before it expires.
+  const timer = setInterval(() => void tick(), Math.max(50, Math.min(100, Math.floor(o.lockMs / 3))));
   timer.unref();
 
   return {
