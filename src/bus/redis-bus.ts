@@ -52,6 +52,8 @@ export class RedisBus implements Bus {
   #closed = false;
   #resubscribing = false;
   #recheck: NodeJS.Timeout | null = null;
+  /** When a sharded-subscriber reset was first seen still in progress (0: none). */
+  #resetSeenAt = 0;
 
   private constructor(options: RedisBusOptions) {
     this.#cluster = options.cluster ?? false;
@@ -201,9 +203,30 @@ export class RedisBus implements Bus {
     const cluster = this.#sub as Cluster;
     const inner = cluster as unknown as {
       slots?: unknown;
-      shardedSubscribers?: { reset?(slots: unknown, nodes: Redis[]): Promise<void> };
+      shardedSubscribers?: {
+        subscriberToSlotsIndex?: Map<string, number[]>;
+        isResetting?: boolean;
+        pendingReset?: unknown;
+        reset?(slots: unknown, nodes: Redis[]): Promise<void>;
+      };
     };
-    inner.shardedSubscribers?.reset?.(inner.slots, cluster.nodes('all'))?.catch(() => {});
+    const group = inner.shardedSubscribers;
+    if (!group) return;
+    if (group.isResetting) {
+      // A reset in progress gets its time. One whose new subscribers were stopped under it (the
+      // cluster dropping again) waits for them for ever and holds every later reset back
+      // (ioredis 5.11): past the resubscribe timeout it is taken for dead.
+      const now = Date.now();
+      this.#resetSeenAt ||= now;
+      if (now - this.#resetSeenAt < RESUBSCRIBE_TIMEOUT_MS) return;
+      group.isResetting = false;
+      group.pendingReset = null;
+    }
+    this.#resetSeenAt = 0;
+    // reset() skips when the slot map is unchanged and no subscriber it has is unhealthy, which
+    // is exactly the case of one missing: emptying its slot index makes it rebuild.
+    group.subscriberToSlotsIndex?.clear();
+    group.reset?.(inner.slots, cluster.nodes('all'))?.catch(() => {});
   }
 
   /**

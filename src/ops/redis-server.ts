@@ -135,6 +135,13 @@ export interface RedisClusterHandle {
   readonly startupNodes: readonly { host: string; port: number }[];
   /** redis://host:port of every node. */
   readonly urls: readonly string[];
+  /**
+   * Starts every node again on its ports (each keeps its nodes.conf, so its
+   * slots) and waits until each says cluster_state:ok; a node that exits
+   * meanwhile is started again. Throws, with each node's state and output,
+   * when the cluster is not back within `timeoutMs`.
+   */
+  restart(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -183,12 +190,44 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await stop();
     throw err;
   }
+  const restart = async (timeoutMs = 30_000) => {
+    for (const node of nodes) await node.restart();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const node of nodes) if (node.process().hasExited()) await node.restart();
+      const states = await Promise.all(nodes.map((n) => clusterState(n)));
+      if (states.every((st) => st === 'ok')) return;
+      if (Date.now() > deadline) {
+        const report = nodes
+          .map((n, i) => `${n.url}: ${states[i]}; output:\n${n.process().output().slice(-2000)}`)
+          .join('\n');
+        throw new OpsError('cluster_failed', `the cluster did not come back:\n${report}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
   return {
     nodes,
     startupNodes: nodes.map((n) => ({ host: n.host, port: n.port })),
     urls: nodes.map((n) => n.url),
+    restart,
     stop,
   };
+}
+
+/** A node's cluster_state ('ok', 'fail'), or why it could not be read. */
+async function clusterState(node: RedisServerHandle): Promise<string> {
+  const redis = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    const info = String(await redis.call('CLUSTER', 'INFO'));
+    return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+  } catch (err) {
+    return `unreachable (${(err as Error).message})`;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function waitForClusterOk(node: RedisServerHandle, timeoutMs: number): Promise<void> {
