@@ -32,6 +32,8 @@ interface Waiting {
 export class Matchmaker {
   readonly #queues = new Map<string, Map<string, Waiting>>();
   readonly #bySession = new Map<string, Waiting>();
+  /** Per track with a queue: the latest `since` queued (may be stale-high after removals: harmless). */
+  readonly #newest = new Map<string, number>();
   readonly #timeouts: DeadlineQueue<Waiting>;
   readonly #clock: Clock;
 
@@ -69,8 +71,16 @@ export class Matchmaker {
     const waiting = { seeker } as Waiting;
     waiting.deadline = this.#timeouts.add(waiting);
     this.#bySession.set(seeker.session, waiting);
-    if (queue) queue.set(seeker.session, waiting);
-    else this.#queues.set(seeker.track, new Map([[seeker.session, waiting]]));
+    if (!queue) this.#queues.set(seeker.track, new Map([[seeker.session, waiting]]));
+    else if (seeker.since >= (this.#newest.get(seeker.track) ?? 0)) queue.set(seeker.session, waiting);
+    else {
+      // An older search arriving late (sent again after a new leader or a bus outage asked for
+      // the seekers): it takes its place by `since`, so first come stays first served.
+      const all = [...queue.values(), waiting].sort((x, y) => x.seeker.since - y.seeker.since);
+      queue.clear();
+      for (const w of all) queue.set(w.seeker.session, w);
+    }
+    this.#newest.set(seeker.track, Math.max(seeker.since, this.#newest.get(seeker.track) ?? 0));
   }
 
   /** Removes a session's search; returns whether it was waiting. */
@@ -101,6 +111,7 @@ export class Matchmaker {
   close(): void {
     this.#timeouts.close();
     this.#queues.clear();
+    this.#newest.clear();
     this.#bySession.clear();
   }
 
@@ -122,7 +133,10 @@ export class Matchmaker {
     const queue = this.#queues.get(track);
     if (queue) {
       queue.delete(session);
-      if (queue.size === 0) this.#queues.delete(track);
+      if (queue.size === 0) {
+        this.#queues.delete(track);
+        this.#newest.delete(track);
+      }
     }
   }
 }

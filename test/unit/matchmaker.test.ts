@@ -79,6 +79,20 @@ test('a replaced search loses its place in the queue', (t) => {
   assert.deepEqual(matches[1], ['q', 'p']);
 });
 
+test('searches sent again out of order (after a new leader collects them) keep their places by since', (t) => {
+  const { mm, matches } = setup(t);
+  const ban = (who: string) => new Map([[who, Date.now() + 60_000]]);
+  // a waited longer than b; they may not match each other (the next rule)
+  mm.seek(seeker('b', 't', { since: 2000, avoid: ban('a') }));
+  mm.seek(seeker('a', 't', { since: 1000, avoid: ban('b') }));
+  assert.deepEqual(
+    [...mm.waiting()].map((s) => s.session),
+    ['a', 'b'],
+  );
+  mm.seek(seeker('c', 't', { since: 3000 }));
+  assert.deepEqual(matches, [['a', 'c']], 'the one that waited longest is matched first');
+});
+
 test('the next rule: former partners are skipped until the ban ends, others still match in order', (t) => {
   const clock = new ManualClock(1_000_000);
   const now = clock.now();
