@@ -382,12 +382,11 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
         return this.#counted(hub.partnerLeft(op.to, op.chat, op.from, op.reason));
       case 'away': {
         const p = this.#remotePartner(op.to, op.chat);
+        const read = op.read;
         if (p && !p.away) {
-          p.away = true;
-          const read = op.read;
-          p.held =
+          const held =
             typeof read === 'number' && Number.isSafeInteger(read) ? hub.unreadFrom(op.to, op.chat, read) : 0;
-          hub.toMember(op.to, op.chat, { type: 'partner_away', chat: op.chat });
+          this.#partnerAway(op.to, op.chat, p, held);
         }
         return;
       }
@@ -398,12 +397,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
           if (p.server !== op.server) this.link.toServer(op.server, { op: 'catchup', to: p.id });
           p.server = op.server;
           this.link.watch(op.server);
-          this.endGrace(p);
-          if (p.away) {
-            p.away = false;
-            p.held = 0;
-            hub.toMember(op.to, op.chat, { type: 'partner_back', chat: op.chat });
-          }
+          this.#partnerBack(op.to, op.chat, p);
         }
         return;
       }
@@ -461,11 +455,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       const p = m.partner;
       if (!(p instanceof RemotePartner) || p.server !== server) continue;
       partners++;
-      if (!p.away) {
-        p.away = true;
-        p.held = 0;
-        this.#hub.toMember(m.session, m.chat, { type: 'partner_away', chat: m.chat });
-      }
+      if (!p.away) this.#partnerAway(m.session, m.chat, p, 0);
       p.graceEntry ??= this.#graceQueue.add({ session: m.session, chat: m.chat, partner: p });
     }
     this.#log.warn({ server, partners }, 'app server down: its chats are held for resume');
@@ -496,15 +486,26 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
       const p = m.partner;
       if (!(p instanceof RemotePartner) || p.server !== server || !p.graceEntry) continue;
       partners++;
-      this.endGrace(p);
-      if (p.away) {
-        p.away = false;
-        p.held = 0;
-        this.#hub.toMember(m.session, m.chat, { type: 'partner_back', chat: m.chat });
-      }
+      this.#partnerBack(m.session, m.chat, p);
       this.link.toServer(server, { op: 'catchup', to: p.id });
     }
     this.#log.warn({ server, partners }, 'app server back: its chats go on');
+  }
+
+  /** `session`'s partner `p` is away (it may be sent `held` more before the cap). */
+  #partnerAway(session: string, chat: string, p: RemotePartner, held: number): void {
+    p.away = true;
+    p.held = held;
+    this.#hub.toMember(session, chat, { type: 'partner_away', chat });
+  }
+
+  /** `session`'s partner `p` is back: its grace ends, and `session` is told if it was told away. */
+  #partnerBack(session: string, chat: string, p: RemotePartner): void {
+    this.endGrace(p);
+    if (!p.away) return;
+    p.away = false;
+    p.held = 0;
+    this.#hub.toMember(session, chat, { type: 'partner_back', chat });
   }
 
   #graceEnded(g: Grace): void {

@@ -567,13 +567,9 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       const a = s.activity;
       const conn = s.conn;
       if (!conn || a.kind !== 'chatting' || a.chat !== chat) return;
-      const prefix = msgPrefix(chat);
-      const bySeq = new Map<number, string>();
-      for (const frame of [...kept, ...waiting])
-        if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
-      for (const seq of [...bySeq.keys()].sort((x, y) => x - y)) {
+      for (const [seq, frame] of msgsBySeq(chat, [...kept, ...waiting])) {
         if (seq <= s.delivered) continue;
-        if (!conn.sendMsg(bySeq.get(seq)!)) break;
+        if (!conn.sendMsg(frame)) break;
         s.delivered = seq;
       }
     };
@@ -796,15 +792,11 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     let first = 0;
     let top = from;
     if (target.lastChat !== null) {
-      const prefix = msgPrefix(target.lastChat);
-      const bySeq = new Map<number, string>();
-      for (const frame of target.awayMsgs ? [...claimed.history, ...target.awayMsgs] : claimed.history) {
-        if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
-      }
-      for (const seq of [...bySeq.keys()].sort((x, y) => x - y)) {
+      const frames = target.awayMsgs ? [...claimed.history, ...target.awayMsgs] : claimed.history;
+      for (const [seq, frame] of msgsBySeq(target.lastChat, frames)) {
         if (first === 0) first = seq;
         if (seq > top) {
-          replay.push(bySeq.get(seq)!);
+          replay.push(frame);
           top = seq;
         }
       }
@@ -932,6 +924,14 @@ function endIn(claimed: Claimed, chat: string): string | undefined {
   const prefix = `{"type":"partner_left","chat":${JSON.stringify(chat)},`;
   if (claimed.held.some((m) => m.startsWith(prefix))) return undefined;
   return claimed.history.find((m) => m.startsWith(prefix));
+}
+
+/** The `msg` frames of `chat` among `frames`, one per `seq` (the last one seen), in `seq` order. */
+function msgsBySeq(chat: string, frames: readonly string[]): [number, string][] {
+  const prefix = msgPrefix(chat);
+  const bySeq = new Map<number, string>();
+  for (const frame of frames) if (frame.startsWith(prefix)) bySeq.set(seqOfMsg(frame), frame);
+  return [...bySeq].sort(([x], [y]) => x - y);
 }
 
 function recordOf(s: Session): SessionRecord {

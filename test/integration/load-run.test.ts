@@ -2,27 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import type { CommandIO } from '../../src/cli/io.js';
 import { startAgent } from '../../src/load/agent.js';
 import { startLoad } from '../../src/load/controller.js';
 import type { Results } from '../../src/load/results.js';
 import { shortScenario } from '../helpers/scenarios.js';
 import { startTestServer } from '../helpers/server.js';
+import { captureIO } from '../helpers/capture-io.js';
 
 const scenario = (target: string, extra = '') => shortScenario(target, { extra });
-
-function captureIO(): CommandIO & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '',
-    e = '';
-  stdout.on('data', (d: Buffer) => (o += d.toString()));
-  stderr.on('data', (d: Buffer) => (e += d.toString()));
-  return { env: {}, stdout, stderr, onStop() {}, out: () => o, err: () => e };
-}
 
 test('a short run reconciles: every message sent is delivered or counted, matches × 2 = matched users', async (t) => {
   const server = await startTestServer(t, { searchTimeout: 1 });

@@ -12,12 +12,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CommandIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import type { Results } from '../../src/load/results.js';
+import { captureIO } from '../helpers/capture-io.js';
 
 /**
  * What the server sends in every chat, in order: `seq` (or none) and whether
@@ -71,16 +70,6 @@ async function scriptedServer(
     await new Promise((r) => http.close(r));
   });
   return { url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`, chats: () => chats };
-}
-
-function captureIO(): CommandIO & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '',
-    e = '';
-  stdout.on('data', (d: Buffer) => (o += d.toString()));
-  stderr.on('data', (d: Buffer) => (e += d.toString()));
-  return { env: {}, stdout, stderr, onStop() {}, out: () => o, err: () => e };
 }
 
 /** A few users, each with one search and one chat, that leave once the chat is over. */
