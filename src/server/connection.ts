@@ -93,11 +93,7 @@ export class Connection<S extends object = object> implements TransportEvents, B
     if (this.#closed || !this.transport.open) return;
     this.transport.send(text);
     this.metrics.counts.messagesOut++;
-    if (this.transport.bufferedAmount > this.limits.sendBufferLimit) {
-      this.metrics.slowReaders.inc();
-      this.#lossMode ??= 'hold';
-      this.transport.terminate();
-    }
+    if (this.transport.bufferedAmount > this.limits.sendBufferLimit) this.#dropSlowReader();
   }
 
   /**
@@ -129,15 +125,19 @@ export class Connection<S extends object = object> implements TransportEvents, B
     this.transport.ping(this.#written);
   }
 
+  /** Drops the connection as a slow reader (counted); its session is held for resume. */
+  #dropSlowReader(): void {
+    this.metrics.slowReaders.inc();
+    this.#lossMode ??= 'hold';
+    this.transport.terminate();
+  }
+
   #checkReader(): void {
     const unread = this.#written - this.#confirmed;
     if (unread >= Limits.slowReaderMessages) {
       // what it has not read is still in its stream, for its resume: drop it before the stream
       // (Limits.historyMessages) no longer holds it all
-      if (this.#lossMode !== null) return;
-      this.metrics.slowReaders.inc();
-      this.#lossMode = 'hold';
-      this.transport.terminate();
+      if (this.#lossMode === null) this.#dropSlowReader();
     } else if (unread >= Limits.probeUnreadMessages && this.#probed <= this.#confirmed) this.probe();
   }
 
