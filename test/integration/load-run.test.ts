@@ -62,7 +62,7 @@ test('the CLI exits 3 when ensure fails, writes results, and the report renders 
     file,
     scenario(
       'ws://127.0.0.1:1/ws',
-      'ensure:\n  message_latency: { p50: 1ms }\n  connect_time: { max: 1ms }\n  time_to_match_hot: { p99: 1h }\n',
+      'ensure:\n  message_latency: { p50: 0.001ms }\n  connect_time: { max: 1ms }\n  time_to_match_hot: { p99: 1h }\n',
     ),
   );
   const out = join(dir, 'results.json');
