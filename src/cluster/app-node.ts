@@ -436,7 +436,7 @@ export class ClusterNode implements MatchingPort, PeerPort, ResumePort {
     }
     const [mine, other] = w.server === me ? [w, r] : [r, w];
     const partner = this.remote(other.session, other.server, false);
-    if (!this.#hub.matched(op.chat, mine.track, mine, partner, other.name ?? undefined)) {
+    if (!this.#hub.matched(op.chat, mine.track, mine, partner, other.name ?? undefined, other.from)) {
       this.link.toServer(other.server, {
         op: 'left',
         to: other.session,

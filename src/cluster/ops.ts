@@ -24,6 +24,7 @@ export interface SeekerWire {
   name?: string | undefined;
   since: number;
   avoid?: [string, number][] | undefined;
+  from?: string | undefined;
 }
 
 // app server → matchmaker shard

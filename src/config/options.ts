@@ -19,6 +19,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Placeholder shown in --help, e.g. "SECONDS". */
   arg?: string;
+  /** Further validation of a string value: the problem, or null when it is fine. */
+  check?: (value: string) => string | null;
 }
 
 export type OptionValue = string | number | boolean | string[] | undefined;
@@ -129,6 +131,8 @@ function convert(spec: OptionSpec, given: string[], source: string): OptionValue
       if (spec.choices && !spec.choices.includes(text)) {
         return { error: `${source} must be one of ${spec.choices.join(', ')}, got "${text}"` };
       }
+      const problem = spec.check?.(text);
+      if (problem) return { error: `${source}: ${problem}` };
       return text;
     }
     case 'int':

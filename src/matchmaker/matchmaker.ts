@@ -6,7 +6,7 @@
  * inside the "next" window). Seek and cancel cost O(1) plus the few queued
  * seekers skipped by the next rule; timeouts share one timer.
  */
-import type { Seeker } from '../server/ports.js';
+import { avoids, type Seeker } from '../server/ports.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { DeadlineQueue, type DeadlineEntry } from '../util/deadline-queue.js';
 
@@ -141,7 +141,4 @@ export class Matchmaker {
   }
 }
 
-function avoids(a: Seeker, b: Seeker, now: number): boolean {
-  const until = a.avoid?.get(b.session);
-  return until !== undefined && until > now;
-}
+

@@ -27,6 +27,17 @@ import { LiveStats } from './live-stats.js';
 import { Lifecycle } from './lifecycle.js';
 import { createSockJsEndpoint } from './sockjs-transport.js';
 import { WebSocketTransport, type Transport } from './transport.js';
+import { AddressLimits, type AddressEntry } from './address-limits.js';
+import {
+  addressMatcher,
+  ClientAddresses,
+  interceptConnections,
+  normalizeAddress,
+  proxiedAddress,
+  readProxyHeader,
+} from './client-address.js';
+import type { Socket } from 'node:net';
+import { systemClock } from '../util/clock.js';
 
 /**
  * How long after the last client's retry delay a draining app server of a
@@ -34,6 +45,17 @@ import { WebSocketTransport, type Transport } from './transport.js';
  * (a resume takes tens of milliseconds; HAProxy may first try this server).
  */
 const DRAIN_SLACK_MS = 2000;
+/** How long a trusted proxy has to send a connection's first bytes (its PROXY header). */
+const PROXY_HEADER_TIMEOUT_MS = 5000;
+/**
+ * How long a client has to send a whole request's headers, and how often that
+ * is checked: a socket that sends nothing is closed within about 12 s instead
+ * of holding its slot for Node's default minute or more.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const CONNECTIONS_CHECK_MS = 2000;
+/** The raw answer to a WebSocket upgrade refused by a per-address limit (before any upgrade work). */
+const TOO_MANY = 'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n';
 
 export interface ServerHandle {
   readonly config: ServerConfig;
@@ -93,6 +115,12 @@ export async function startServer(
     maxConnections = capacity.connections;
   }
 
+  // Per-address limits, keyed on the client address (client-address.ts); checked before the flags'
+  // values are used, so a bad list fails the start with its flag named.
+  const trustProxy = addressMatcher(config.trustProxy, '--trust-proxy');
+  const clientAddresses = new ClientAddresses(trustProxy);
+  // eslint-disable-next-line prefer-const -- assigned after the metrics that read it
+  let addressLimits: AddressLimits;
   // eslint-disable-next-line prefer-const -- assigned after the metrics that read it
   let hub: Hub;
   const metrics = new ServerMetrics(serverId, {
@@ -102,7 +130,19 @@ export async function startServer(
     away: () => hub.away,
     draining: () => draining,
     trendingTracks: () => hub.trackStats.tracks,
+    clientAddresses: () => addressLimits.size,
   });
+  addressLimits = new AddressLimits(
+    {
+      connections: config.addressConnections,
+      connectRate: config.addressRate,
+      connectBurst: config.addressBurst,
+      chatsPerMinute: config.addressChats,
+    },
+    addressMatcher(config.exemptAddresses, '--exempt-addresses'),
+    systemClock,
+    { limited: (limit) => metrics.addressLimited.inc({ limit }) },
+  );
   const hubOptions = {
     serverId,
     pingSlots: pingSlots(config.pingInterval),
@@ -170,11 +210,29 @@ export async function startServer(
     dashboardToken: config.dashboardToken,
     protectStats: config.protectStats,
   });
-  const sockjs = createSockJsEndpoint(log, (transport) => accept(transport));
+  const sockjs = createSockJsEndpoint(
+    log,
+    (transport) => {
+      // a new SockJS session is a new connection of its address
+      const entry = addressLimits.admit(transport.address);
+      if (typeof entry === 'string') {
+        refuse(`address_${entry}`);
+        metrics.closes.inc({ code: String(CloseCode.tryAgainLater) });
+        transport.close(CloseCode.tryAgainLater, 'too many connections from your address');
+        return;
+      }
+      if (entry) transport.whenClosed(() => entry.release());
+      accept(transport, entry);
+    },
+    (req) => clientAddresses.of(req),
+  );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (!sockjs.handle(req, res)) routes(req, res);
   };
-  const http: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
+  const httpOptions = { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS };
+  const http: Server = tls
+    ? createHttpsServer({ ...tls, ...httpOptions }, handler)
+    : createServer(httpOptions, handler);
   http.keepAliveTimeout = 5000;
 
   // Refusals are counted always and logged at most once per interval.
@@ -202,17 +260,54 @@ export async function startServer(
       );
       return;
     }
+    const entry = addressLimits.admit(clientAddresses.of(req));
+    if (typeof entry === 'string') {
+      refuse(`address_${entry}`);
+      socket.end(TOO_MANY);
+      return;
+    }
+    // counted until the socket closes, whatever the upgrade's outcome
+    if (entry) socket.once('close', () => entry.release());
     wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors.
       socket.off('error', destroySocket);
       const transport = ws as WebSocketTransport;
       transport.attach(sockets, socket);
-      accept(transport);
+      accept(transport, entry);
+    });
+  });
+
+  // Every new socket: a trusted proxy's first bytes may be a PROXY header naming the client;
+  // then the client's address may hold only so many sockets (a silent one holds its slot
+  // until HEADERS_TIMEOUT_MS). A trusted proxy's socket without such a header carries many
+  // clients: they are told apart per request (X-Forwarded-For), not here.
+  const admitSocket = (socket: Socket, address: string, pass: (socket: Socket) => void) => {
+    const entry = addressLimits.openSocket(address);
+    if (entry === 'sockets') {
+      refuse('address_sockets');
+      socket.destroy();
+      return;
+    }
+    if (entry) socket.once('close', () => entry.releaseSocket());
+    pass(socket);
+  };
+  interceptConnections(http, (socket, pass) => {
+    const peer = normalizeAddress(socket.remoteAddress);
+    if (!trustProxy(peer)) return admitSocket(socket, peer, pass);
+    readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS, (problem) => {
+      if (problem !== null) {
+        refuse('proxy_protocol', problem);
+        socket.destroy();
+        return;
+      }
+      const client = proxiedAddress(socket);
+      if (client === undefined) pass(socket);
+      else admitSocket(socket, client, pass);
     });
   });
 
   /** A new client on any transport: refused when full or draining, else a Connection of the Hub. */
-  function accept(transport: Transport): void {
+  function accept(transport: Transport, address: AddressEntry | null): void {
     if (draining || closed || full()) {
       const reason = full() ? 'full' : 'draining';
       refuse(reason);
@@ -222,7 +317,9 @@ export async function startServer(
       return;
     }
     try {
-      hub.open(new Connection<Session>(transport, hub, limits, metrics));
+      const conn = new Connection<Session>(transport, hub, limits, metrics);
+      conn.address = address;
+      hub.open(conn);
     } catch (err) {
       // a fault of the server while welcoming: this connection only
       metrics.clientFault('open');
@@ -259,6 +356,7 @@ export async function startServer(
     .add({ name: 'cluster link', open: () => node?.start(), close: () => node?.close() })
     .add({ name: 'hub', close: () => hub.close() })
     .add({ name: 'live stats', close: () => live.close() })
+    .add({ name: 'address limits', open: () => addressLimits.start(), close: () => addressLimits.close() })
     .add({
       name: 'http listener',
       open: () =>

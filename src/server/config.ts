@@ -3,6 +3,7 @@
  * names, defaults, validation and --help text of `samesong serve`.
  */
 import { defaultsOf, type OptionSpec, type OptionValues } from '../config/options.js';
+import { checkAddressList } from './client-address.js';
 
 const env = (name: string, ...extra: string[]) => [`SAMESONG_${name}`, ...extra];
 
@@ -110,6 +111,60 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'a connection whose unsent data exceeds this is dropped (slow reader)',
   },
   {
+    name: 'trust-proxy',
+    type: 'string',
+    default: '',
+    env: env('TRUST_PROXY'),
+    arg: 'CIDR,…',
+    check: checkAddressList,
+    help: 'proxies whose PROXY protocol header (preferred) or X-Forwarded-For gives the client address (addresses, CIDRs, loopback, private; none by default)',
+  },
+  {
+    name: 'exempt-addresses',
+    type: 'string',
+    default: '',
+    env: env('EXEMPT_ADDRESSES'),
+    arg: 'CIDR,…',
+    check: checkAddressList,
+    help: 'client addresses no per-address limit applies to, e.g. load generators (none by default)',
+  },
+  {
+    name: 'address-connections',
+    type: 'int',
+    default: 256,
+    min: 0,
+    env: env('ADDRESS_CONNECTIONS'),
+    arg: 'N',
+    help: 'open connections per client address (an IPv6 /64 counts as one; 0: no limit)',
+  },
+  {
+    name: 'address-rate',
+    type: 'number',
+    default: 20,
+    min: 0.001,
+    env: env('ADDRESS_RATE'),
+    arg: 'PER_SECOND',
+    help: 'new connections per second per client address',
+  },
+  {
+    name: 'address-burst',
+    type: 'int',
+    default: 100,
+    min: 1,
+    env: env('ADDRESS_BURST'),
+    arg: 'N',
+    help: 'new connections per client address allowed at once before --address-rate applies',
+  },
+  {
+    name: 'address-chats',
+    type: 'number',
+    default: 30,
+    min: 0,
+    env: env('ADDRESS_CHATS'),
+    arg: 'PER_MINUTE',
+    help: 'new chats (searches) per minute per client address, as many at once (0: no limit)',
+  },
+  {
     name: 'drain-timeout',
     type: 'number',
     default: 10,
@@ -183,6 +238,12 @@ export interface ServerConfig {
   rate: number;
   burst: number;
   sendBufferLimit: number;
+  trustProxy: string;
+  exemptAddresses: string;
+  addressConnections: number;
+  addressRate: number;
+  addressBurst: number;
+  addressChats: number;
   drainTimeout: number;
   drainRate: number;
   /** PEM files; both empty: plain http/ws. */

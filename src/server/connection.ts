@@ -13,6 +13,7 @@ import {
   type MessageId,
   type ServerMessage,
 } from '../protocol/index.js';
+import type { AddressEntry } from './address-limits.js';
 import type { ServerMetrics } from './metrics.js';
 import { takeToken, WindowCounter, type BucketState } from './rate-limiter.js';
 import type { Transport, TransportEvents } from './transport.js';
@@ -47,6 +48,8 @@ export class Connection<S extends object = object> implements TransportEvents, B
   /** Spreads the liveness pings: each tick of the ping timer pings one slot's connections. */
   readonly slot = created++ & 0x3fffffff;
   session: S | null = null;
+  /** The counts of the client's address (its new-chat budget); null when the address is exempt. */
+  address: AddressEntry | null = null;
   /** Client messages received so far (a resume must be the first). */
   received = 0;
   alive = true;

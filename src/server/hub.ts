@@ -30,15 +30,16 @@ import type { Connection as AnyConnection, ConnectionOwner, LossMode } from './c
 import { ConnectionSet } from './connection-set.js';
 import type { ServerMetrics } from './metrics.js';
 import { anonymousName } from './names.js';
-import type {
-  ChatMember,
-  Claimed,
-  HubInbound,
-  HubPorts,
-  Partner,
-  SearchRef,
-  Seeker,
-  SessionRecord,
+import {
+  addressRef,
+  type ChatMember,
+  type Claimed,
+  type HubInbound,
+  type HubPorts,
+  type Partner,
+  type SearchRef,
+  type Seeker,
+  type SessionRecord,
 } from './ports.js';
 import { ENDED, IDLE, Session, type Activity, type Chatting, type Link, type Searching } from './session.js';
 import { TrackStats } from './track-stats.js';
@@ -315,6 +316,14 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   // ---- search and match ----------------------------------------------------
 
   #search(s: Session, message: SearchMessage): void {
+    // a new chat from an address that has started too many lately is refused before anything changes
+    const from = s.conn?.address;
+    if (from && !from.takeChat()) {
+      return s.conn!.sendError(
+        'rate_limited',
+        'too many new chats from your address; try again in a minute',
+      );
+    }
     const a = s.activity;
     if (a.kind === 'chatting') {
       this.#endChat(s, a, 'left');
@@ -345,6 +354,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       name: s.name,
       since: a.since,
       avoid: s.avoidList(this.#clock.now()),
+      from: s.conn?.address?.tag,
     };
   }
 
@@ -361,14 +371,22 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       : undefined;
   }
 
-  matched(chat: string, track: string, a: SearchRef, b: SearchRef | Partner, bName?: string): boolean {
+  matched(
+    chat: string,
+    track: string,
+    a: SearchRef,
+    b: SearchRef | Partner,
+    bName?: string,
+    bFrom?: string,
+  ): boolean {
     const sa = this.#currentSearch(a);
     if ('seq' in b) {
       const sb = this.#currentSearch(b);
       if (sa && sb) {
         this.#metrics.matches.inc();
-        this.#enterChat(sa, chat, track, new LocalPartner(sb, this.#local), sb.name ?? anonymousName(sb.id));
-        this.#enterChat(sb, chat, track, new LocalPartner(sa, this.#local), sa.name ?? anonymousName(sa.id));
+        const [fromA, fromB] = [sa.conn?.address?.tag, sb.conn?.address?.tag];
+        this.#enterChat(sa, chat, track, new LocalPartner(sb, this.#local), sb.name ?? anonymousName(sb.id), fromB);
+        this.#enterChat(sb, chat, track, new LocalPartner(sa, this.#local), sa.name ?? anonymousName(sa.id), fromA);
         return true;
       }
       for (const live of [sa, sb]) if (live) this.#ports.matching.seek(this.#seeker(live, live.activity));
@@ -376,7 +394,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     }
     if (!sa) return false;
     this.#metrics.matches.inc();
-    this.#enterChat(sa, chat, track, b, bName ?? anonymousName(b.id));
+    this.#enterChat(sa, chat, track, b, bName ?? anonymousName(b.id), bFrom);
     return true;
   }
 
@@ -386,9 +404,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     track: string,
     partner: Partner,
     name: string,
+    partnerFrom: string | undefined,
   ) {
     this.#metrics.matchWait.observe((this.#clock.now() - s.activity.since) / 1000);
-    this.#become(s, { kind: 'chatting', chat, track, partner });
+    this.#become(s, { kind: 'chatting', chat, track, partner, partnerFrom });
     s.lastChat = chat;
     s.out = { chat, sent: 0, said: 0 };
     s.delivered = 0;
@@ -523,7 +542,10 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
   #leaveChat(s: Session, a: Chatting): void {
     a.partner.release();
     this.#become(s, IDLE);
-    s.remember(a.partner.id, this.#clock.now() + this.options.nextWindowMs);
+    const until = this.#clock.now() + this.options.nextWindowMs;
+    s.remember(a.partner.id, until);
+    // the "next" rule keys on the partner's address too: a new session from it is not the way back
+    if (a.partnerFrom) s.remember(addressRef(a.partnerFrom), until);
     this.#ports.resume.update(s.id, recordOf(s));
   }
 

@@ -16,6 +16,8 @@ export interface Gauges {
   draining(): boolean;
   /** Distinct tracks the trending counts keep (bounded, docs/security.md). */
   trendingTracks(): number;
+  /** Client addresses the per-address limits keep counts for. */
+  clientAddresses(): number;
 }
 
 /**
@@ -40,6 +42,7 @@ export class ServerMetrics {
   readonly noMatches: Counter;
   readonly resumes: Counter<'result'>;
   readonly slowReaders: Counter;
+  readonly addressLimited: Counter<'limit'>;
   readonly matchWait: Histogram;
   /** Handler faults by type, per source: `client` (counted here) and those added with countFaults. */
   readonly #faults = new Map<string, ReadonlyMap<string, number>>();
@@ -59,6 +62,11 @@ export class ServerMetrics {
       'samesong_trending_tracks',
       'Distinct tracks kept for trending (at most the cap, docs/security.md)',
       gauges.trendingTracks,
+    );
+    gauge(
+      'samesong_client_addresses',
+      'Client addresses counted by the per-address limits (those active lately)',
+      gauges.clientAddresses,
     );
     gauge('samesong_draining', '1 while the server drains', () => (gauges.draining() ? 1 : 0));
     const counts = this.counts;
@@ -101,6 +109,12 @@ export class ServerMetrics {
     this.slowReaders = new Counter({
       name: 'samesong_slow_reader_drops_total',
       help: 'Connections dropped for exceeding the send buffer limit',
+      registers,
+    });
+    this.addressLimited = new Counter({
+      name: 'samesong_address_limited_total',
+      help: 'Refusals by a per-address limit: connections, rate (new connections), sockets, chats (new chats)',
+      labelNames: ['limit'],
       registers,
     });
     this.#faults.set('client', this.#clientFaults);

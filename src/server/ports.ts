@@ -23,8 +23,26 @@ export interface Seeker {
   readonly name?: string | undefined;
   /** Wall-clock time the search was accepted (ms since epoch). */
   readonly since: number;
-  /** Sessions this one must not be matched with, with the time (ms) each ban ends. */
+  /**
+   * Sessions this one must not be matched with, with the time (ms) each ban
+   * ends; an entry `addressRef(tag)` bans every seeker whose `from` is `tag`.
+   */
   readonly avoid?: ReadonlyMap<string, number> | undefined;
+  /** The tag of the address the search came from (AddressEntry.tag); none for exempt addresses. */
+  readonly from?: string | undefined;
+}
+
+/** The key under which a seeker's `avoid` bans an address tag (session ids never start with '@'). */
+export function addressRef(tag: string): string {
+  return `@${tag}`;
+}
+
+/** True when `a` may not be matched with `b` at `now` (a former partner, or one from a former partner's address). */
+export function avoids(a: Seeker, b: Seeker, now: number): boolean {
+  const avoid = a.avoid;
+  if (!avoid) return false;
+  const until = avoid.get(b.session) ?? (b.from !== undefined ? avoid.get(addressRef(b.from)) : undefined);
+  return until !== undefined && until > now;
 }
 
 /** A search of a session on this app server: `(session, seq)` names it. */
@@ -182,7 +200,14 @@ export interface HubInbound {
    * (then named `bName`). Returns false when `a` (or a local `b`) is no
    * longer in that search; a live local side is then sent to match again.
    */
-  matched(chat: string, track: string, a: SearchRef, b: SearchRef | Partner, bName?: string): boolean;
+  matched(
+    chat: string,
+    track: string,
+    a: SearchRef,
+    b: SearchRef | Partner,
+    bName?: string,
+    bFrom?: string,
+  ): boolean;
   /** Nobody matched the search in time; false when it was no longer in progress. */
   searchTimedOut(session: string, seq: number, track: string): boolean;
   /** The partner of `to` in `chat`, or undefined when `to` is not in that chat here. */

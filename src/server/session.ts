@@ -28,6 +28,8 @@ export interface Chatting {
   readonly chat: string;
   readonly track: string;
   readonly partner: Partner;
+  /** The partner's address tag (AddressEntry.tag), when its address is counted. */
+  readonly partnerFrom?: string | undefined;
 }
 
 export type Activity = Idle | Searching | Chatting;

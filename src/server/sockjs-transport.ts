@@ -32,6 +32,17 @@ export class SockJsTransport implements Transport {
 
   constructor(private readonly conn: sockjs.Connection) {}
 
+  /** The client address, as the endpoint resolved it for the request that opened the session. */
+  get address(): string {
+    const stamped = this.conn.headers[ADDRESS_HEADER];
+    return typeof stamped === 'string' ? stamped : (this.conn.remoteAddress ?? '');
+  }
+
+  /** Calls `fn` once when the session closes. */
+  whenClosed(fn: () => void): void {
+    this.conn.once('close', fn);
+  }
+
   get open(): boolean {
     return this.conn.readyState === 1;
   }
@@ -98,9 +109,17 @@ export interface SockJsEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
+/**
+ * The header of the requests that carries the client address to the session
+ * (sockjs copies it from the request that opens a session): the endpoint
+ * writes it on every request, replacing whatever the client sent.
+ */
+const ADDRESS_HEADER = 'x-forwarded-for';
+
 export function createSockJsEndpoint(
   logger: Logger,
   onConnection: (transport: SockJsTransport) => void,
+  addressOf: (req: IncomingMessage) => string,
 ): SockJsEndpoint {
   const server = sockjs.createServer({
     prefix: SOCKJS_PREFIX,
@@ -119,6 +138,7 @@ export function createSockJsEndpoint(
     handle(req, res) {
       const path = (req.url ?? '/').split('?')[0]!;
       if (path !== SOCKJS_PREFIX && !path.startsWith(`${SOCKJS_PREFIX}/`)) return false;
+      req.headers[ADDRESS_HEADER] = addressOf(req);
       if (req.method === 'POST') {
         const declared = req.headers['content-length'];
         if (declared !== undefined && !(Number(declared) <= MAX_POST_BYTES)) {

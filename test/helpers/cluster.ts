@@ -13,6 +13,7 @@ import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { SamesongClient } from '../../src/client/client.js';
 import { uniqueTrack } from './server.js';
+import { nextClientAddress } from './client-address.js';
 
 export interface ClusterSpec {
   apps: number;
@@ -114,7 +115,7 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   for (let i = 0; i < spec.apps; i++) await addApp();
 
   const connect = async (app: number) => {
-    const c = await SamesongClient.connect(apps[app]!.url, { timeoutMs: 8000 });
+    const c = await SamesongClient.connect(apps[app]!.url, { timeoutMs: 8000, localAddress: nextClientAddress() });
     clients.push(c);
     return c;
   };

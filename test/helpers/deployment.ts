@@ -22,6 +22,7 @@ import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { startCluster } from './cluster.js';
 import { eventually, pairOn } from './server.js';
+import { nextClientAddress } from './client-address.js';
 
 export interface Deployment {
   readonly name: 'serve' | 'cluster-memory' | 'cluster-redis';
@@ -149,7 +150,11 @@ async function startDeployment(
   let turn = 0;
   const next = () => apps[turn++ % apps.length]!;
   const connectTo = async (app: ServerHandle, options: ClientOptions = {}) => {
-    const c = await SamesongClient.connect(app.url, { timeoutMs: 8000, ...options });
+    const c = await SamesongClient.connect(app.url, {
+      timeoutMs: 8000,
+      localAddress: nextClientAddress(),
+      ...options,
+    });
     clients.push(c);
     return c;
   };

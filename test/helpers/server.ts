@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { SamesongClient, type ClientOptions } from '../../src/client/client.js';
 import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
+import { nextClientAddress } from './client-address.js';
 
 export interface TestServer extends ServerHandle {
   /** Connects a client (closed after the test). */
@@ -29,7 +30,7 @@ export async function startTestServer(
     await server.close();
   });
   const connect = async (options: ClientOptions = {}) => {
-    const c = await SamesongClient.connect(server.url, options);
+    const c = await SamesongClient.connect(server.url, { localAddress: nextClientAddress(), ...options });
     clients.push(c);
     return c;
   };

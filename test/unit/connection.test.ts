@@ -23,6 +23,7 @@ function setup(options: { autoPong?: boolean; sendBufferLimit?: number } = {}) {
     away: () => 0,
     draining: () => false,
     trendingTracks: () => 0,
+    clientAddresses: () => 0,
   });
   const losses: LossMode[] = [];
   const owner: ConnectionOwner = {

@@ -28,6 +28,7 @@ function setup(t: TestContext) {
     away: () => hub?.away ?? 0,
     draining: () => false,
     trendingTracks: () => 0,
+    clientAddresses: () => 0,
   });
   const h = new Hub(
     {

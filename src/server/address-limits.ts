@@ -1,0 +1,195 @@
+/**
+ * Per-address limits: so that one address cannot take the service from
+ * others. Per client address (an IPv4 address, or an IPv6 /64; see
+ * client-address.ts), an app server counts
+ * - its open sockets (any TCP connection, before a request is read),
+ * - its client connections (WebSockets and SockJS sessions) and how fast new
+ *   ones come (a token bucket),
+ * - its new chats (searches; a token bucket per minute).
+ * Addresses in `--exempt-addresses` are not counted at all. An address's entry
+ * is kept while it holds connections or its buckets are refilling, and swept
+ * once neither is true, so the memory held is bounded by the addresses active
+ * in the last few seconds.
+ */
+import { createHash } from 'node:crypto';
+import { takeToken, type BucketState } from './rate-limiter.js';
+import { addressKey, type AddressMatcher } from './client-address.js';
+import type { Clock } from '../util/clock.js';
+
+export interface AddressLimitConfig {
+  /** Open client connections (and, separately, open sockets) per address; 0: no limit. */
+  connections: number;
+  /** New client connections per second per address, and the burst allowed. */
+  connectRate: number;
+  connectBurst: number;
+  /** New chats (searches) per minute per address; 0: no limit. The burst is the same number. */
+  chatsPerMinute: number;
+}
+
+export type AddressLimit = 'connections' | 'rate' | 'sockets' | 'chats';
+
+/** One address's counts; a connection from it keeps a reference (no lookup per message). */
+export class AddressEntry implements BucketState {
+  /** Open sockets and client connections from this address. */
+  sockets = 0;
+  connections = 0;
+  /** The connection-rate bucket. */
+  tokens: number;
+  last: number;
+  /** The new-chat bucket. */
+  chatTokens: number;
+  chatLast: number;
+  #tag: string | null = null;
+
+  constructor(
+    readonly key: string,
+    private readonly owner: AddressLimits,
+    now: number,
+  ) {
+    this.tokens = owner.config.connectBurst;
+    this.last = now;
+    this.chatTokens = owner.config.chatsPerMinute;
+    this.chatLast = now;
+  }
+
+  /**
+   * A short digest of the address, the same on every app server: what a search
+   * carries to the matchmaker so that the "next" rule can key on the address
+   * without the address itself travelling over the bus.
+   */
+  get tag(): string {
+    return (this.#tag ??= createHash('sha256').update(this.key).digest('base64url').slice(0, 12));
+  }
+
+  /** A client connection from this address closed. */
+  release(): void {
+    if (this.connections > 0) this.connections--;
+  }
+
+  /** A socket from this address closed. */
+  releaseSocket(): void {
+    if (this.sockets > 0) this.sockets--;
+  }
+
+  /** Takes one new chat from the address's budget; false (counted) when it is spent. */
+  takeChat(): boolean {
+    return this.owner.takeChat(this);
+  }
+}
+
+export interface AddressLimitEvents {
+  /** A refusal by one of the limits (counted in the metrics). */
+  limited(limit: AddressLimit): void;
+}
+
+const SWEEP_MS = 10_000;
+
+export class AddressLimits {
+  readonly #entries = new Map<string, AddressEntry>();
+  #sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly config: AddressLimitConfig,
+    private readonly exempt: AddressMatcher,
+    private readonly clock: Clock,
+    private readonly events: AddressLimitEvents = { limited: () => undefined },
+  ) {}
+
+  /** Addresses with an entry now (a gauge). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Starts sweeping idle entries (and stops with close). */
+  start(): void {
+    this.#sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
+    this.#sweeper.unref();
+  }
+
+  close(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#sweeper = null;
+  }
+
+  /** True when `address` is exempt from every per-address limit. */
+  exempted(address: string): boolean {
+    return this.exempt(address);
+  }
+
+  /**
+   * A new socket from `address`: its entry (release it when the socket closes),
+   * null when the address is exempt, or 'sockets' when the address already holds
+   * as many sockets as it may.
+   */
+  openSocket(address: string): AddressEntry | null | 'sockets' {
+    if (this.exempt(address)) return null;
+    const entry = this.#entry(address);
+    if (this.config.connections > 0 && entry.sockets >= this.config.connections) {
+      this.events.limited('sockets');
+      return 'sockets';
+    }
+    entry.sockets++;
+    return entry;
+  }
+
+  /**
+   * A new client connection (WebSocket or SockJS session) from `address`: its
+   * entry (release it when the connection closes), null when exempt, or which
+   * limit refuses it.
+   */
+  admit(address: string): AddressEntry | null | 'connections' | 'rate' {
+    if (this.exempt(address)) return null;
+    const entry = this.#entry(address);
+    const c = this.config;
+    if (c.connections > 0 && entry.connections >= c.connections) {
+      this.events.limited('connections');
+      return 'connections';
+    }
+    if (!takeToken(entry, c.connectRate, c.connectBurst, this.clock.now())) {
+      this.events.limited('rate');
+      return 'rate';
+    }
+    entry.connections++;
+    return entry;
+  }
+
+  takeChat(entry: AddressEntry): boolean {
+    const perMinute = this.config.chatsPerMinute;
+    if (perMinute <= 0) return true;
+    const now = this.clock.now();
+    const elapsed = now - entry.chatLast;
+    if (elapsed > 0) {
+      entry.chatTokens = Math.min(perMinute, entry.chatTokens + (elapsed * perMinute) / 60_000);
+      entry.chatLast = now;
+    }
+    if (entry.chatTokens < 1) {
+      this.events.limited('chats');
+      return false;
+    }
+    entry.chatTokens -= 1;
+    return true;
+  }
+
+  /** Forgets the addresses that hold nothing and whose buckets are full again. */
+  sweep(): void {
+    const now = this.clock.now();
+    const c = this.config;
+    for (const [key, e] of this.#entries) {
+      if (e.sockets > 0 || e.connections > 0) continue;
+      const connectFull = e.tokens + ((now - e.last) * c.connectRate) / 1000 >= c.connectBurst;
+      const chatFull =
+        c.chatsPerMinute <= 0 || e.chatTokens + ((now - e.chatLast) * c.chatsPerMinute) / 60_000 >= c.chatsPerMinute;
+      if (connectFull && chatFull) this.#entries.delete(key);
+    }
+  }
+
+  #entry(address: string): AddressEntry {
+    const key = addressKey(address);
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = new AddressEntry(key, this, this.clock.now());
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+}
