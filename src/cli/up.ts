@@ -1,6 +1,7 @@
 /** `samesong up`: Redis, matchmakers, app servers and HAProxy on this machine, in one command. */
 import type { OptionSpec } from '../config/options.js';
 import { haproxyMaxconn } from '../ops/haproxy.js';
+import { checkAddressList } from '../server/client-address.js';
 import { startLocalDeployment } from '../ops/local-deployment.js';
 import type { Command } from './command.js';
 import { ExitCode } from './io.js';
@@ -35,6 +36,14 @@ const OPTIONS: readonly OptionSpec[] = [
     help: 'put HAProxy in front (--no-haproxy: clients balance over the app servers)',
   },
   { name: 'redis', type: 'string', arg: 'URL', help: 'use this Redis instead of starting redis-server' },
+  {
+    name: 'exempt-addresses',
+    type: 'string',
+    default: 'loopback',
+    arg: 'CIDR,…',
+    check: checkAddressList,
+    help: "client addresses the per-address limits leave alone, in the app servers and HAProxy ('' for none)",
+  },
 ];
 
 export const upCommand: Command = {
@@ -71,6 +80,7 @@ export const upCommand: Command = {
         supervise: true,
         port: v.haproxy ? (v.port as number) : null,
         host: v.host as string,
+        exemptAddresses: v['exempt-addresses'] as string,
         ...(v.redis ? { redisUrl: v.redis as string } : {}),
         onProgress: (line) => io.stdout.write(`  ${line}\n`),
       });

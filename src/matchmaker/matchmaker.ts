@@ -140,5 +140,3 @@ export class Matchmaker {
     }
   }
 }
-
-

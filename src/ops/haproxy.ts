@@ -34,7 +34,18 @@ export interface HaproxyConfigOptions {
   process?: readonly string[];
   /** The line saying where the file came from. */
   generated?: string;
+  /** Sources the per-source limits leave alone (CIDRs; e.g. the load generators of a local deployment). */
+  exemptSources?: readonly string[];
+  /** Open connections per source (default SOURCE_CONNECTIONS). */
+  sourceConnections?: number;
 }
+
+/**
+ * Open connections one source address may hold through HAProxy: twice an app
+ * server's --address-connections default, since the app servers count per
+ * server and this counts over all of them.
+ */
+export const SOURCE_CONNECTIONS = 512;
 
 const indent = (line: string) => `    ${line}`;
 
@@ -59,6 +70,12 @@ export function renderHaproxyConfig(template: string, options: HaproxyConfigOpti
     bind: indent(`bind ${options.bind}${options.tlsPem ? ` ssl crt ${options.tlsPem} alpn http/1.1` : ''}`),
     servers: servers.map(indent).join('\n'),
     stats_bind: indent(`bind ${options.statsBind}`),
+    source_connections: String(options.sourceConnections ?? SOURCE_CONNECTIONS),
+    track_sources: indent(
+      `tcp-request connection track-sc0 src${
+        options.exemptSources?.length ? ` if !{ src ${options.exemptSources.join(' ')} }` : ''
+      }`,
+    ),
   };
   const fill = (line: string) =>
     line.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => {
@@ -91,6 +108,10 @@ export interface HaproxyOptions {
   tlsPem?: string;
   maxconn?: number;
   startTimeoutMs?: number;
+  /** Sources the per-source limits leave alone (CIDRs). */
+  exemptSources?: readonly string[];
+  /** Open connections per source (default SOURCE_CONNECTIONS). */
+  sourceConnections?: number;
 }
 
 export interface HaproxyHandle {
@@ -122,6 +143,8 @@ export async function startHaproxy(options: HaproxyOptions): Promise<HaproxyHand
       names: options.names,
       bind: `${host}:${port}`,
       tlsPem: options.tlsPem,
+      exemptSources: options.exemptSources,
+      sourceConnections: options.sourceConnections,
       statsBind: `${host}:${statsPort}`,
       maxconn: options.maxconn ?? haproxyMaxconn(),
     }),

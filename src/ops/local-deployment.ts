@@ -18,6 +18,7 @@ import {
   type RedisClusterHandle,
   type RedisServerHandle,
 } from './redis-server.js';
+import { expandAddressList } from '../server/client-address.js';
 import { Supervisor, type RestartPolicy, type SupervisorOptions } from './supervisor.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/samesong.js');
@@ -43,6 +44,12 @@ export interface LocalDeploymentOptions {
   redisUrl?: string;
   /** Start (or, with redisUrl, join) a Redis Cluster of 3 masters: sharded pub/sub. */
   cluster?: boolean;
+  /**
+   * Client addresses the per-address limits leave alone, on the app servers and
+   * in HAProxy (default: loopback, where a local deployment's clients and load
+   * generators are).
+   */
+  exemptAddresses?: string;
   /** Extra flags for every app server (e.g. --resume-grace 2). */
   appArgs?: readonly string[];
   /** Flags for node itself in every app server (e.g. --cpu-prof), after SERVER_NODE_ARGS. */
@@ -106,6 +113,7 @@ function appDeathNoticeMs(appArgs: readonly string[]): number {
 
 export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<LocalDeployment> {
   const host = o.host ?? '127.0.0.1';
+  const exempt = o.exemptAddresses ?? 'loopback';
   const progress = o.onProgress ?? (() => {});
   const supervise = o.supervise ? { policy: o.supervise === true ? undefined : o.supervise.policy } : null;
   const supervisors: Supervisor[] = [];
@@ -244,6 +252,11 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         host,
         '--port',
         String(port),
+        // HAProxy, on this machine, passes each client's address on (PROXY protocol)
+        '--trust-proxy',
+        'loopback',
+        '--exempt-addresses',
+        exempt,
         ...(o.appArgs ?? []),
       ];
       const proc = own(appProcs, startProcess(`app server ${id}`, node, args));
@@ -270,6 +283,11 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       });
     }
     progress(`${o.apps} app server(s): ${apps.map((a) => a.url).join(' ')}`);
+    progress(
+      exempt
+        ? `per-address limits: ${exempt} exempt (clients and load generators on this machine); --exempt-addresses changes it`
+        : 'per-address limits: no address exempt',
+    );
 
     let haproxy: HaproxyHandle | null = null;
     if (o.port !== null) {
@@ -278,6 +296,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         port: o.port,
         backends: apps.map((a) => a.url),
         names: apps.map((a) => a.id),
+        exemptSources: expandAddressList(exempt),
       });
       haproxy = proxy;
       proxies.push(proxy);

@@ -2,7 +2,8 @@
  * Per-address limits: so that one address cannot take the service from
  * others. Per client address (an IPv4 address, or an IPv6 /64; see
  * client-address.ts), an app server counts
- * - its open sockets (any TCP connection, before a request is read),
+ * - its open sockets (any TCP connection, before a request is read; twice the
+ *   connections it may hold),
  * - its client connections (WebSockets and SockJS sessions) and how fast new
  *   ones come (a token bucket),
  * - its new chats (searches; a token bucket per minute).
@@ -17,7 +18,7 @@ import { addressKey, type AddressMatcher } from './client-address.js';
 import type { Clock } from '../util/clock.js';
 
 export interface AddressLimitConfig {
-  /** Open client connections (and, separately, open sockets) per address; 0: no limit. */
+  /** Open client connections per address (and twice as many open sockets); 0: no limit. */
   connections: number;
   /** New client connections per second per address, and the burst allowed. */
   connectRate: number;
@@ -83,6 +84,12 @@ export interface AddressLimitEvents {
 }
 
 const SWEEP_MS = 10_000;
+/**
+ * Open sockets an address may hold, per connection it may hold: a SockJS
+ * client holds a second socket to send on, and a page load a few more for
+ * its files, while a WebSocket is one socket.
+ */
+export const SOCKETS_PER_CONNECTION = 2;
 
 export class AddressLimits {
   readonly #entries = new Map<string, AddressEntry>();
@@ -124,7 +131,7 @@ export class AddressLimits {
   openSocket(address: string): AddressEntry | null | 'sockets' {
     if (this.exempt(address)) return null;
     const entry = this.#entry(address);
-    if (this.config.connections > 0 && entry.sockets >= this.config.connections) {
+    if (this.config.connections > 0 && entry.sockets >= this.config.connections * SOCKETS_PER_CONNECTION) {
       this.events.limited('sockets');
       return 'sockets';
     }
@@ -178,7 +185,8 @@ export class AddressLimits {
       if (e.sockets > 0 || e.connections > 0) continue;
       const connectFull = e.tokens + ((now - e.last) * c.connectRate) / 1000 >= c.connectBurst;
       const chatFull =
-        c.chatsPerMinute <= 0 || e.chatTokens + ((now - e.chatLast) * c.chatsPerMinute) / 60_000 >= c.chatsPerMinute;
+        c.chatsPerMinute <= 0 ||
+        e.chatTokens + ((now - e.chatLast) * c.chatsPerMinute) / 60_000 >= c.chatsPerMinute;
       if (connectFull && chatFull) this.#entries.delete(key);
     }
   }

@@ -48,14 +48,17 @@ const DRAIN_SLACK_MS = 2000;
 /** How long a trusted proxy has to send a connection's first bytes (its PROXY header). */
 const PROXY_HEADER_TIMEOUT_MS = 5000;
 /**
- * How long a client has to send a whole request's headers, and how often that
- * is checked: a socket that sends nothing is closed within about 12 s instead
- * of holding its slot for Node's default minute or more.
+ * How long a new socket may stay silent (not one byte) before it is closed,
+ * and how long a client has to send a whole request's headers once it began
+ * (checked every CONNECTIONS_CHECK_MS): a socket that sends nothing does not
+ * hold its place for Node's default minutes.
  */
+const SILENT_SOCKET_MS = 10_000;
 const HEADERS_TIMEOUT_MS = 10_000;
 const CONNECTIONS_CHECK_MS = 2000;
 /** The raw answer to a WebSocket upgrade refused by a per-address limit (before any upgrade work). */
-const TOO_MANY = 'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n';
+const TOO_MANY =
+  'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n';
 
 export interface ServerHandle {
   readonly config: ServerConfig;
@@ -229,7 +232,10 @@ export async function startServer(
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (!sockjs.handle(req, res)) routes(req, res);
   };
-  const httpOptions = { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS };
+  const httpOptions = {
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  };
   const http: Server = tls
     ? createHttpsServer({ ...tls, ...httpOptions }, handler)
     : createServer(httpOptions, handler);
@@ -292,6 +298,10 @@ export async function startServer(
     pass(socket);
   };
   interceptConnections(http, (socket, pass) => {
+    const silent = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, SILENT_SOCKET_MS);
+    socket.once('close', () => clearTimeout(silent));
     const peer = normalizeAddress(socket.remoteAddress);
     if (!trustProxy(peer)) return admitSocket(socket, peer, pass);
     readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS, (problem) => {

@@ -24,14 +24,19 @@ const NAMED: Record<string, string[]> = {
   private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 };
 
-/** The addresses of a comma-separated list of CIDRs, addresses and names (loopback, private); '' matches none. */
-export function addressMatcher(list: string, flag = 'address list'): AddressMatcher {
-  const parts = list
+/** The CIDRs and addresses of a comma-separated list, names (loopback, private) written out. */
+export function expandAddressList(list: string): string[] {
+  return list
     .split(',')
     .map((p) => p.trim())
-    .filter((p) => p !== '');
-  if (parts.length === 0) return NONE;
-  const ranges = parts.flatMap((p) => NAMED[p] ?? [p]);
+    .filter((p) => p !== '')
+    .flatMap((p) => NAMED[p] ?? [p]);
+}
+
+/** The addresses of a comma-separated list of CIDRs, addresses and names (loopback, private); '' matches none. */
+export function addressMatcher(list: string, flag = 'address list'): AddressMatcher {
+  const ranges = expandAddressList(list);
+  if (ranges.length === 0) return NONE;
   let trust: (address: string, i: number) => boolean;
   try {
     trust = proxyaddr.compile(ranges);
@@ -146,7 +151,11 @@ export function interceptConnections(
  * `done(reason)` when the header is bad; a peer silent for `timeoutMs` is
  * dropped (done is not called).
  */
-export function readProxyHeader(socket: Socket, timeoutMs: number, done: (problem: string | null) => void): void {
+export function readProxyHeader(
+  socket: Socket,
+  timeoutMs: number,
+  done: (problem: string | null) => void,
+): void {
   let seen: Buffer = Buffer.alloc(0);
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
   const stop = () => {

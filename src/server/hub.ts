@@ -319,10 +319,7 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
     // a new chat from an address that has started too many lately is refused before anything changes
     const from = s.conn?.address;
     if (from && !from.takeChat()) {
-      return s.conn!.sendError(
-        'rate_limited',
-        'too many new chats from your address; try again in a minute',
-      );
+      return s.conn!.sendError('rate_limited', 'too many new chats from your address; try again in a minute');
     }
     const a = s.activity;
     if (a.kind === 'chatting') {
@@ -385,8 +382,22 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       if (sa && sb) {
         this.#metrics.matches.inc();
         const [fromA, fromB] = [sa.conn?.address?.tag, sb.conn?.address?.tag];
-        this.#enterChat(sa, chat, track, new LocalPartner(sb, this.#local), sb.name ?? anonymousName(sb.id), fromB);
-        this.#enterChat(sb, chat, track, new LocalPartner(sa, this.#local), sa.name ?? anonymousName(sa.id), fromA);
+        this.#enterChat(
+          sa,
+          chat,
+          track,
+          new LocalPartner(sb, this.#local),
+          sb.name ?? anonymousName(sb.id),
+          fromB,
+        );
+        this.#enterChat(
+          sb,
+          chat,
+          track,
+          new LocalPartner(sa, this.#local),
+          sa.name ?? anonymousName(sa.id),
+          fromA,
+        );
         return true;
       }
       for (const live of [sa, sb]) if (live) this.#ports.matching.seek(this.#seeker(live, live.activity));

@@ -5,8 +5,8 @@ import { startHaproxy } from '../helpers/haproxy.js';
 import { startTestServer, uniqueTrack } from '../helpers/server.js';
 
 test('haproxy forwards HTTP and WebSocket chats to two app servers, leastconn', async (t) => {
-  const a = await startTestServer(t, { serverId: 'app-a' });
-  const b = await startTestServer(t, { serverId: 'app-b' });
+  const a = await startTestServer(t, { serverId: 'app-a', trustProxy: 'loopback' });
+  const b = await startTestServer(t, { serverId: 'app-b', trustProxy: 'loopback' });
   const haproxy = await startHaproxy(t, { backends: [a.url, b.url], names: ['a', 'b'] });
 
   const stats = await fetch(`${haproxy.url}/stats`);
@@ -32,8 +32,8 @@ test('haproxy forwards HTTP and WebSocket chats to two app servers, leastconn', 
 });
 
 test('a draining app server fails /readyz and haproxy sends new sessions to the other', async (t) => {
-  const a = await startTestServer(t, { serverId: 'app-a', drainTimeout: 120 });
-  const b = await startTestServer(t, { serverId: 'app-b' });
+  const a = await startTestServer(t, { serverId: 'app-a', drainTimeout: 120, trustProxy: 'loopback' });
+  const b = await startTestServer(t, { serverId: 'app-b', trustProxy: 'loopback' });
   const haproxy = await startHaproxy(t, { backends: [a.url, b.url], names: ['a', 'b'] });
   const clients: SamesongClient[] = [];
   t.after(() => clients.forEach((c) => c.ws.terminate()));

@@ -80,7 +80,7 @@ test('SAMESONG_TLS_CERT and SAMESONG_TLS_KEY set the TLS files', () => {
 
 test('haproxy terminates TLS in front of a plain app server', async (t) => {
   const cert = await makeCertificate(t);
-  const app = await startTestServer(t, { serverId: 'plain-app' });
+  const app = await startTestServer(t, { serverId: 'plain-app', trustProxy: 'loopback' });
   const haproxy = await startHaproxy(t, { backends: [app.url], tlsPem: cert.pemFile });
   assert.match(haproxy.url, /^https:\/\//);
   const stats = await httpsGet(`${haproxy.url}/stats`, cert.cert);
