@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { SamesongClient } from '../../src/client/client.js';
+import { nextClientAddress } from '../helpers/client-address.js';
 import { httpGet } from '../helpers/http.js';
 import { startServeProcess } from '../helpers/process.js';
 
@@ -42,7 +43,10 @@ test(`with ulimit -n ${SOFT_LIMIT} the server refuses past its limit, never cras
   let refusal: string | null = null;
   for (let i = 0; i < SOFT_LIMIT && refusal === null; i++) {
     try {
-      clients.push(await SamesongClient.connect(p.url, { timeoutMs: 10_000 }));
+      // each from its own address: the per-address limits are not what this test is about
+      clients.push(
+        await SamesongClient.connect(p.url, { timeoutMs: 10_000, localAddress: nextClientAddress() }),
+      );
     } catch (err) {
       refusal = (err as Error).message;
     }

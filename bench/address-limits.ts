@@ -1,0 +1,138 @@
+/**
+ * What the per-address limits cost at accept (docs/security.md): the server
+ * CPU time per accepted WebSocket connection (TCP accept, upgrade, welcome,
+ * close) with the per-address accounting on, against the same server with every
+ * client address exempt (no accounting at all), in one run.
+ *
+ * Two `samesong serve` processes run side by side, one of each kind; the
+ * clients come from 64 loopback source addresses, with limits set high enough
+ * that nothing is refused (the accounting is done, never acted on). Rounds
+ * alternate between the two servers (ABAB…), each round opening CONNECTIONS
+ * connections, 100 at a time, waiting for `welcome` and closing them; the CPU
+ * time of the server process is read from /proc before and after each round.
+ * The result is the ratio of the medians (accounting / exempt): machines here
+ * are shared and noisy, so only the ratio is reported.
+ *
+ *   npm run build && npx tsx bench/address-limits.ts [--connections 5000] [--rounds 8]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { usage } from './lib/proc-sampler.js';
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '8' },
+  },
+});
+const CONNECTIONS = Math.min(Math.max(Number(values.connections), 100), 50_000);
+const ROUNDS = Math.min(Math.max(Number(values.rounds), 2), 40);
+const INFLIGHT = 100;
+const SOURCES = 64;
+const ROOT = new URL('..', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  return port;
+}
+
+async function startServe(extra: string[]): Promise<{ server: ChildProcess; url: string }> {
+  const port = await freePort();
+  const server = spawn(
+    process.execPath,
+    ['--max-semi-space-size=2', `${ROOT}bin/samesong.js`, 'serve', '--port', String(port), ...extra],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SAMESONG_LOG_LEVEL: 'warn' } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      if (i > 100) throw new Error('samesong serve did not start');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { server, url };
+}
+
+/** Opens one connection from `from`, waits for welcome, closes it, waits for the close. */
+function cycle(wsUrl: string, from: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { localAddress: from, perMessageDeflate: false });
+    ws.once('message', () => ws.close());
+    ws.once('close', () => resolve());
+    ws.once('error', reject);
+  });
+}
+
+/** One round: CONNECTIONS cycles, INFLIGHT at a time; the server's CPU seconds spent. */
+async function round(server: ChildProcess, url: string): Promise<number> {
+  const wsUrl = `${url.replace('http', 'ws')}/ws`;
+  const before = usage([server.pid!]).cpuSeconds;
+  let next = 0;
+  const worker = async () => {
+    while (next < CONNECTIONS) {
+      const i = next++;
+      await cycle(wsUrl, `127.2.${Math.floor((i % SOURCES) / 250)}.${(i % SOURCES) % 250 + 1}`);
+    }
+  };
+  await Promise.all(Array.from({ length: INFLIGHT }, worker));
+  // let the server finish the closes it was told of
+  await new Promise((r) => setTimeout(r, 300));
+  return usage([server.pid!]).cpuSeconds - before;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const high = ['--rate', '1000000', '--burst', '1000000'];
+const exempt = await startServe([...high, '--exempt-addresses', 'loopback']);
+const counted = await startServe([
+  ...high,
+  '--address-connections',
+  '1000000',
+  '--address-rate',
+  '1000000',
+  '--address-burst',
+  '1000000',
+]);
+try {
+  // warm both up (JIT) before measuring
+  await round(exempt.server, exempt.url);
+  await round(counted.server, counted.url);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    a.push(await round(exempt.server, exempt.url));
+    b.push(await round(counted.server, counted.url));
+    process.stderr.write(`round ${r + 1}/${ROUNDS}: exempt ${a.at(-1)!.toFixed(2)} s, counted ${b.at(-1)!.toFixed(2)} s\n`);
+  }
+  const perA = (median(a) / CONNECTIONS) * 1e6;
+  const perB = (median(b) / CONNECTIONS) * 1e6;
+  console.log(
+    JSON.stringify(
+      {
+        machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+        connections: CONNECTIONS,
+        rounds: ROUNDS,
+        sources: SOURCES,
+        exemptMicrosecondsPerConnection: Math.round(perA),
+        countedMicrosecondsPerConnection: Math.round(perB),
+        ratio: Number((perB / perA).toFixed(3)),
+        roundsExempt: a.map((x) => Number(x.toFixed(2))),
+        roundsCounted: b.map((x) => Number(x.toFixed(2))),
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  exempt.server.kill();
+  counted.server.kill();
+}
