@@ -3,7 +3,7 @@
  * liveness pings and drain. `startServer()` returns a handle with `close()`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -18,14 +18,14 @@ import { Hub } from './hub.js';
 import type { Session } from './session.js';
 import { inProcessPorts } from './in-process.js';
 import { ServerMetrics } from './metrics.js';
-import { createRequestHandler, type StatsSnapshot } from './routes.js';
+import type { StatsSnapshot } from './routes.js';
 import type { Bus } from '../bus/bus.js';
 import { ClusterNode } from '../cluster/app-node.js';
 import type { SessionStore } from '../cluster/session-store.js';
 import { loadTls } from './tls.js';
 import { LiveStats } from './live-stats.js';
 import { Lifecycle } from './lifecycle.js';
-import { createSockJsEndpoint } from './sockjs-transport.js';
+import { createHttpFront, httpSettings } from './http-front.js';
 import { WebSocketTransport, type Transport } from './transport.js';
 
 /**
@@ -40,6 +40,8 @@ export interface ServerHandle {
   readonly port: number;
   /** http://host:port (https:// with --tls-cert) */
   readonly url: string;
+  /** The admin listener (/metrics, /dashboard, the full /stats), or null with --admin-listen off. */
+  readonly adminUrl: string | null;
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
   /** The link to other app servers and matchmakers (scaled deployment only). */
@@ -78,6 +80,7 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const config = serverConfig(overrides);
   const tls = loadTls(config);
+  const web = httpSettings(config);
   const serverId = config.serverId || `app-${randomBytes(3).toString('hex')}`;
   const log = options.logger ?? pino({ level: config.logLevel, base: { server: serverId } });
   let draining = false;
@@ -162,19 +165,15 @@ export async function startServer(
   // closing handshake runs (misbehaviour, takeover, full), so that shutdown ends them all.
   const sockets = new Set<WebSocketTransport>();
 
-  const routes = createRequestHandler({
+  const front = createHttpFront(web, tls, {
     ready: () => !draining && !full(),
     stats,
-    metrics: () => metrics.registry.metrics(),
-    metricsContentType: metrics.registry.contentType,
-    dashboardToken: config.dashboardToken,
-    protectStats: config.protectStats,
+    registry: metrics.registry,
+    onConnection: (transport) => accept(transport),
+    onForeignOrigin: (origin) => refuse('origin', origin),
+    log,
   });
-  const sockjs = createSockJsEndpoint(log, (transport) => accept(transport));
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
-    if (!sockjs.handle(req, res)) routes(req, res);
-  };
-  const http: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
+  const http: Server = tls ? createHttpsServer(tls, front.handler) : createServer(front.handler);
   http.keepAliveTimeout = 5000;
 
   // Refusals are counted always and logged at most once per interval.
@@ -193,6 +192,10 @@ export async function startServer(
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!front.allowsUpgrade(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     if (draining || closed) {
@@ -275,6 +278,7 @@ export async function startServer(
           http.closeAllConnections();
         }),
     })
+    .add({ name: 'admin listener', open: () => front.admin?.listen(), close: () => front.admin?.close() })
     .add({
       name: 'liveness pings',
       open: () => {
@@ -309,7 +313,8 @@ export async function startServer(
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
-  log.info({ url, maxConnections }, 'listening');
+  const adminUrl = front.admin?.url ?? null;
+  log.info({ url, adminUrl, maxConnections }, 'listening');
 
   const shutdown = async () => {
     if (closed) return;
@@ -322,6 +327,7 @@ export async function startServer(
     config,
     port: address.port,
     url,
+    adminUrl,
     hub,
     metrics,
     node,
