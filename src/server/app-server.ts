@@ -3,7 +3,7 @@
  * liveness pings and drain. `startServer()` returns a handle with `close()`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -18,14 +18,15 @@ import { Hub } from './hub.js';
 import type { Session } from './session.js';
 import { inProcessPorts } from './in-process.js';
 import { ServerMetrics } from './metrics.js';
-import type { StatsSnapshot } from './routes.js';
+import { createRequestHandler, type StatsSnapshot } from './routes.js';
 import type { Bus } from '../bus/bus.js';
 import { ClusterNode } from '../cluster/app-node.js';
 import type { SessionStore } from '../cluster/session-store.js';
 import { loadTls } from './tls.js';
+import { createHttpFront, httpSettings } from './http-front.js';
 import { LiveStats } from './live-stats.js';
 import { Lifecycle } from './lifecycle.js';
-import { createHttpFront, httpSettings } from './http-front.js';
+import { createSockJsEndpoint } from './sockjs-transport.js';
 import { WebSocketTransport, type Transport } from './transport.js';
 
 /**
@@ -165,11 +166,18 @@ export async function startServer(
   // closing handshake runs (misbehaviour, takeover, full), so that shutdown ends them all.
   const sockets = new Set<WebSocketTransport>();
 
-  const front = createHttpFront(web, tls, {
+  const routes = createRequestHandler({
     ready: () => !draining && !full(),
     stats,
+  });
+  const sockjs = createSockJsEndpoint(log, (transport) => accept(transport));
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (!sockjs.handle(req, res)) routes(req, res);
+  };
+  // behind the SockJS Origin gate and the request guard; the admin listener (/metrics, dashboard)
+  const front = createHttpFront(web, tls, handler, {
+    stats,
     registry: metrics.registry,
-    onConnection: (transport) => accept(transport),
     onForeignOrigin: (origin) => refuse('origin', origin),
     log,
   });

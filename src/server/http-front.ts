@@ -1,9 +1,10 @@
 /**
  * The HTTP side of an app server, put together from its configuration: the
- * handler of the port clients use (SockJS, then the public routes), the admin
- * listener with the operations endpoints, and the Origin allow-list that /ws
- * and /sockjs share. Both listeners' requests go through the request guard
- * (normalised paths, security headers) before anything routes them.
+ * handler of the port clients use (the app server's own, behind the SockJS
+ * gate), the admin listener with the operations endpoints, and the Origin
+ * allow-list that /ws and /sockjs share. Both listeners' requests go through
+ * the request guard (normalised paths, security headers) before anything
+ * routes them.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -18,16 +19,14 @@ import { createAdminHandler } from './admin-routes.js';
 import type { ServerConfig } from './config.js';
 import { OriginPolicy, parseOrigins } from './origins.js';
 import { guardRequests, type Handler } from './request-guard.js';
-import { createRequestHandler, type StatsSnapshot } from './routes.js';
-import { createSockJsEndpoint, type SockJsTransport } from './sockjs-transport.js';
+import type { StatsSnapshot } from './routes.js';
+import { gateSockJs } from './sockjs-gate.js';
 import type { TlsFiles } from './tls.js';
 
 export interface HttpFrontSources {
-  ready(): boolean;
+  /** The full /stats (the admin listener's). */
   stats(): StatsSnapshot;
   registry: Registry;
-  /** A SockJS client connected. */
-  onConnection(transport: SockJsTransport): void;
   /** A /ws or /sockjs request refused for its Origin. */
   onForeignOrigin(origin: string): void;
   log: Logger;
@@ -61,22 +60,16 @@ export function httpSettings(config: ServerConfig): HttpSettings {
   };
 }
 
+/** `publicHandler`: the client port's SockJS endpoint and routes, put behind the gate and the guard. */
 export function createHttpFront(
   settings: HttpSettings,
   tls: TlsFiles | null,
+  publicHandler: Handler,
   src: HttpFrontSources,
 ): HttpFront {
   const { origins, adminOrigins, adminAddress: address } = settings;
-
-  const routes = createRequestHandler({ ready: src.ready, stats: src.stats });
-  const sockjs = createSockJsEndpoint(src.log, src.onConnection, {
-    origins,
-    onForeignOrigin: src.onForeignOrigin,
-  });
   const handler = guardRequests(
-    (req, res) => {
-      if (!sockjs.handle(req, res)) routes(req, res);
-    },
+    gateSockJs(publicHandler, { origins, onForeignOrigin: src.onForeignOrigin }),
     { tls: tls !== null },
   );
 
