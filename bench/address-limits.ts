@@ -80,7 +80,7 @@ async function round(server: ChildProcess, url: string): Promise<number> {
   const worker = async () => {
     while (next < CONNECTIONS) {
       const i = next++;
-      await cycle(wsUrl, `127.2.${Math.floor((i % SOURCES) / 250)}.${(i % SOURCES) % 250 + 1}`);
+      await cycle(wsUrl, `127.2.${Math.floor((i % SOURCES) / 250)}.${((i % SOURCES) % 250) + 1}`);
     }
   };
   await Promise.all(Array.from({ length: INFLIGHT }, worker));
@@ -111,7 +111,9 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     a.push(await round(exempt.server, exempt.url));
     b.push(await round(counted.server, counted.url));
-    process.stderr.write(`round ${r + 1}/${ROUNDS}: exempt ${a.at(-1)!.toFixed(2)} s, counted ${b.at(-1)!.toFixed(2)} s\n`);
+    process.stderr.write(
+      `round ${r + 1}/${ROUNDS}: exempt ${a.at(-1)!.toFixed(2)} s, counted ${b.at(-1)!.toFixed(2)} s\n`,
+    );
   }
   const perA = (median(a) / CONNECTIONS) * 1e6;
   const perB = (median(b) / CONNECTIONS) * 1e6;

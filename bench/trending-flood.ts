@@ -65,8 +65,9 @@ async function settledHeap(server: ChildProcess, base: string): Promise<number> 
   return (await metrics(base)).get('nodejs_heap_size_used_bytes') ?? NaN;
 }
 
-async function startServe(): Promise<{ server: ChildProcess; base: string }> {
+async function startServe(): Promise<{ server: ChildProcess; base: string; admin: string }> {
   const port = await freePort();
+  const adminPort = await freePort();
   const server = spawn(
     process.execPath,
     [
@@ -86,6 +87,8 @@ async function startServe(): Promise<{ server: ChildProcess; base: string }> {
       // short so the heap measured is trending's, not the queue's (see docs/benchmarks.md)
       '--search-timeout',
       '1',
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SAMESONG_LOG_LEVEL: 'warn' } },
   );
@@ -98,7 +101,7 @@ async function startServe(): Promise<{ server: ChildProcess; base: string }> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { server, base };
+  return { server, base, admin: `http://127.0.0.1:${adminPort}` };
 }
 
 /** A worker thread polling /stats every 10 ms until told to stop; answers with the latencies (ms). */
@@ -210,7 +213,7 @@ interface Row {
 }
 
 async function scenario(name: string, track: (i: number, c: number) => string): Promise<Row> {
-  const { server, base } = await startServe();
+  const { server, base, admin } = await startServe();
   try {
     const sockets: WebSocket[] = [];
     for (let i = 0; i < CONNECTIONS; i += 100) {
@@ -221,16 +224,16 @@ async function scenario(name: string, track: (i: number, c: number) => string): 
     // warm the code paths, then measure from a settled heap
     await flood(sockets, Math.min(SEARCHES, 10 * CONNECTIONS), (i) => `warm up ${i % 7}`);
     await new Promise((r) => setTimeout(r, 1500)); // replaced searches leave the matchmaker's 1 s deadline queue
-    const heap0 = await settledHeap(server, base);
-    await metrics(base); // resets the event-loop lag histogram
+    const heap0 = await settledHeap(server, admin);
+    await metrics(admin); // resets the event-loop lag histogram
     const poller = startPoller(base);
     const started = performance.now();
     await flood(sockets, SEARCHES, track);
     const seconds = (performance.now() - started) / 1000;
     const polled = await poller.stop();
-    const after = await metrics(base);
+    const after = await metrics(admin);
     await new Promise((r) => setTimeout(r, 1500));
-    const heap1 = await settledHeap(server, base);
+    const heap1 = await settledHeap(server, admin);
     for (const ws of sockets) ws.terminate();
     return {
       scenario: name,

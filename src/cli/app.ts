@@ -4,6 +4,7 @@ import { RedisBus } from '../bus/redis-bus.js';
 import { APP_OPTIONS } from '../cluster/config.js';
 import { RedisSessionStore } from '../cluster/session-store.js';
 import { startServer } from '../server/app-server.js';
+import { ServerConfigError } from '../server/config-error.js';
 import { toServerConfig } from '../server/config.js';
 import { newId } from '../util/ids.js';
 import type { Command } from './command.js';
@@ -19,7 +20,8 @@ export const appCommand: Command = {
     details:
       'Start `samesong matchmaker` for each of the K shards and any number of app servers with the\n' +
       'same --redis and --shards; put HAProxy (deploy/haproxy.cfg) or a list of URLs in front.\n' +
-      'Partners may sit on different app servers; a session resumes on any of them.',
+      'Partners may sit on different app servers; a session resumes on any of them. /metrics, the\n' +
+      'dashboard and the full /stats are on the admin listener (--admin-listen), as for serve.',
   },
   async run(args, io) {
     const v = args.values;
@@ -58,12 +60,15 @@ export const appCommand: Command = {
     } catch (err) {
       await bus.close();
       io.stderr.write(
-        `samesong app: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`,
+        err instanceof ServerConfigError
+          ? `samesong app: ${err.message}\n`
+          : `samesong app: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`,
       );
       return ExitCode.failure;
     }
     io.stdout.write(
-      `samesong app ${id} listening on ${server.url} (Redis ${redis}, ${String(v.shards)} shard(s))\n`,
+      `samesong app ${id} listening on ${server.url} (Redis ${redis}, ${String(v.shards)} shard(s))\n` +
+        (server.adminUrl ? `  operations: ${server.adminUrl}/dashboard, ${server.adminUrl}/metrics\n` : ''),
     );
     await new Promise<void>((resolve) => {
       io.onStop(

@@ -1,7 +1,7 @@
 /** `samesong serve`: the whole service in one process (app server, matchmaker, in-memory bus). */
 import { startServer } from '../server/app-server.js';
 import { SERVE_OPTIONS, toServerConfig } from '../server/config.js';
-import { TlsConfigError } from '../server/tls.js';
+import { ServerConfigError } from '../server/config-error.js';
 import type { Command } from './command.js';
 import { ExitCode } from './io.js';
 
@@ -13,10 +13,12 @@ export const serveCommand: Command = {
     usage: 'samesong serve [options]',
     summary: 'Runs app server, matchmaker and in-memory bus in one process.',
     details:
-      'Serves the chat page at /, the dashboard at /dashboard, WebSocket clients at /ws,\n' +
-      'SockJS clients at /sockjs, and\n' +
-      '/healthz, /readyz, /metrics, /stats. SIGTERM or Ctrl-C drains: clients are told to come\n' +
-      'back later (spread at --drain-rate, within --drain-timeout) and the process exits.',
+      'Serves the chat page at /, WebSocket clients at /ws, SockJS clients at /sockjs, /healthz,\n' +
+      '/readyz and the public /stats on --port; /metrics, the dashboard (/dashboard) and the full\n' +
+      '/stats on the admin listener (--admin-listen, loopback by default), which --dashboard-token\n' +
+      'protects. Browsers may use /ws and /sockjs only from --allowed-origins. SIGTERM or Ctrl-C\n' +
+      'drains: clients are told to come back later (spread at --drain-rate, within\n' +
+      '--drain-timeout) and the process exits.',
   },
   async run(args, io) {
     const config = toServerConfig(args.values);
@@ -24,7 +26,7 @@ export const serveCommand: Command = {
     try {
       server = await startServer(config);
     } catch (err) {
-      if (err instanceof TlsConfigError) {
+      if (err instanceof ServerConfigError) {
         io.stderr.write(`samesong serve: ${err.message}\n`);
         return ExitCode.failure;
       }
@@ -41,7 +43,10 @@ export const serveCommand: Command = {
       return ExitCode.failure;
     }
     io.stdout.write(
-      `samesong serve listening on ${server.url} (WebSocket: ${server.url.replace(/^http/, 'ws')}/ws)\n`,
+      `samesong serve listening on ${server.url} (WebSocket: ${server.url.replace(/^http/, 'ws')}/ws)\n` +
+        (server.adminUrl
+          ? `  operations: ${server.adminUrl}/dashboard, ${server.adminUrl}/metrics, ${server.adminUrl}/stats\n`
+          : ''),
     );
     await new Promise<void>((resolve) => {
       io.onStop(

@@ -91,6 +91,7 @@ export const upCommand: Command = {
     io.stdout.write(
       `samesong up: ready at ${deployment.url} (WebSocket ${deployment.url.replace(/^http/, 'ws')}/ws)\n`,
     );
+    io.stdout.write(`  dashboard: ${deployment.dashboardUrl}\n`);
     if (deployment.haproxy) {
       io.stdout.write(
         `  note: HAProxy uses two sockets per client, so it holds about ${haproxyMaxconn()} clients at this process's open-file limit;\n` +

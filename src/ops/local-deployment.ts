@@ -71,6 +71,8 @@ export interface AppProcess {
   readonly id: string;
   readonly url: string;
   readonly port: number;
+  /** Its admin listener (loopback): /metrics, /dashboard, the full /stats. */
+  readonly adminUrl: string;
   process: ManagedProcess;
 }
 
@@ -95,6 +97,8 @@ export interface LocalDeployment {
   readonly haproxy: HaproxyHandle | null;
   /** HAProxy's URL, or the first app server's when there is no HAProxy. */
   readonly url: string;
+  /** The dashboard watching every app server (on the first one's admin listener). */
+  readonly dashboardUrl: string;
   /** Restarts so far, by name (app1, mm0-1, redis-server, haproxy…); empty without `supervise`. */
   restarts(): Record<string, number>;
   /** Starts (or restarts, with the same id and port) app server `index`. */
@@ -233,9 +237,27 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
     );
 
     const apps: AppProcess[] = [];
+    // Every admin listener's port is chosen first, so that each app server can let the dashboards
+    // of all the others read its /stats (--admin-origins); a restart keeps its port.
+    const bracketed = host.includes(':') ? `[${host}]` : host;
+    const taken = new Set<number>();
+    /** A free port none of the app servers here was given (each is free only until someone takes it). */
+    const appPort = async () => {
+      for (;;) {
+        const port = await freePort(host);
+        if (taken.has(port)) continue;
+        taken.add(port);
+        return port;
+      }
+    };
+    const adminPorts: number[] = [];
+    for (let i = 0; i < o.apps; i++) adminPorts.push(await appPort());
+    const adminUrlOf = (index: number) => `http://${bracketed}:${adminPorts[index]}`;
+    const adminOrigins = adminPorts.map((_, i) => adminUrlOf(i)).join(',');
     const startApp = async (index: number) => {
       const id = `app${index + 1}`;
-      const port = apps[index]?.port ?? (await freePort(host));
+      const port = apps[index]?.port ?? (await appPort());
+      adminPorts[index] ??= await appPort();
       const args = [
         ...SERVER_NODE_ARGS,
         ...(o.appNodeArgs ?? []),
@@ -257,6 +279,10 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         'loopback',
         '--exempt-addresses',
         exempt,
+        '--admin-listen',
+        `${bracketed}:${adminPorts[index]}`,
+        '--admin-origins',
+        adminOrigins,
         ...(o.appArgs ?? []),
       ];
       const proc = own(appProcs, startProcess(`app server ${id}`, node, args));
@@ -266,7 +292,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         await proc.stop();
         throw err;
       }
-      const app = { id, port, url: `http://${host}:${port}`, process: proc };
+      const app = { id, port, url: `http://${host}:${port}`, adminUrl: adminUrlOf(index), process: proc };
       apps[index] = app;
       return app;
     };
@@ -288,6 +314,8 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         ? `per-address limits: ${exempt} exempt (clients and load generators on this machine); --exempt-addresses changes it`
         : 'per-address limits: no address exempt',
     );
+    const dashboardUrl = `${apps[0]!.adminUrl}/dashboard?servers=${apps.map((a) => a.adminUrl).join(',')}`;
+    progress(`admin listeners (/metrics, /stats, /dashboard): ${apps.map((a) => a.adminUrl).join(' ')}`);
 
     let haproxy: HaproxyHandle | null = null;
     if (o.port !== null) {
@@ -318,6 +346,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       matchmakers,
       haproxy,
       url: haproxy?.url ?? apps[0]!.url,
+      dashboardUrl,
       restarts: () => Object.fromEntries(supervisors.map((s) => [s.name, s.restarts])),
       startApp,
       startMatchmaker,

@@ -23,6 +23,7 @@ import type { Bus } from '../bus/bus.js';
 import { ClusterNode } from '../cluster/app-node.js';
 import type { SessionStore } from '../cluster/session-store.js';
 import { loadTls } from './tls.js';
+import { createHttpFront, httpSettings } from './http-front.js';
 import { LiveStats } from './live-stats.js';
 import { Lifecycle } from './lifecycle.js';
 import { createSockJsEndpoint } from './sockjs-transport.js';
@@ -65,6 +66,8 @@ export interface ServerHandle {
   readonly port: number;
   /** http://host:port (https:// with --tls-cert) */
   readonly url: string;
+  /** The admin listener (/metrics, /dashboard, the full /stats), or null with --admin-listen off. */
+  readonly adminUrl: string | null;
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
   /** The link to other app servers and matchmakers (scaled deployment only). */
@@ -103,6 +106,7 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const config = serverConfig(overrides);
   const tls = loadTls(config);
+  const web = httpSettings(config);
   const serverId = config.serverId || `app-${randomBytes(3).toString('hex')}`;
   const log = options.logger ?? pino({ level: config.logLevel, base: { server: serverId } });
   let draining = false;
@@ -208,10 +212,6 @@ export async function startServer(
   const routes = createRequestHandler({
     ready: () => !draining && !full(),
     stats,
-    metrics: () => metrics.registry.metrics(),
-    metricsContentType: metrics.registry.contentType,
-    dashboardToken: config.dashboardToken,
-    protectStats: config.protectStats,
   });
   const sockjs = createSockJsEndpoint(
     log,
@@ -232,13 +232,20 @@ export async function startServer(
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (!sockjs.handle(req, res)) routes(req, res);
   };
+  // behind the SockJS Origin gate and the request guard; the admin listener (/metrics, dashboard)
+  const front = createHttpFront(web, tls, handler, {
+    stats,
+    registry: metrics.registry,
+    onForeignOrigin: (origin) => refuse('origin', origin),
+    log,
+  });
   const httpOptions = {
     headersTimeout: HEADERS_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
   };
   const http: Server = tls
-    ? createHttpsServer({ ...tls, ...httpOptions }, handler)
-    : createServer(httpOptions, handler);
+    ? createHttpsServer({ ...tls, ...httpOptions }, front.handler)
+    : createServer(httpOptions, front.handler);
   http.keepAliveTimeout = 5000;
 
   // Refusals are counted always and logged at most once per interval.
@@ -257,6 +264,10 @@ export async function startServer(
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!front.allowsUpgrade(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     if (draining || closed) {
@@ -383,6 +394,7 @@ export async function startServer(
           http.closeAllConnections();
         }),
     })
+    .add({ name: 'admin listener', open: () => front.admin?.listen(), close: () => front.admin?.close() })
     .add({
       name: 'liveness pings',
       open: () => {
@@ -417,7 +429,8 @@ export async function startServer(
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
-  log.info({ url, maxConnections }, 'listening');
+  const adminUrl = front.admin?.url ?? null;
+  log.info({ url, adminUrl, maxConnections }, 'listening');
 
   const shutdown = async () => {
     if (closed) return;
@@ -430,6 +443,7 @@ export async function startServer(
     config,
     port: address.port,
     url,
+    adminUrl,
     hub,
     metrics,
     node,

@@ -206,14 +206,31 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     default: '',
     env: env('DASHBOARD_TOKEN'),
     arg: 'TOKEN',
-    help: 'require this token (?token= or Authorization: Bearer) for /dashboard',
+    help: 'require this token for everything on the admin listener (Authorization: Bearer TOKEN, or the cookie of its /login page)',
   },
   {
-    name: 'protect-stats',
-    type: 'bool',
-    default: false,
-    env: env('PROTECT_STATS'),
-    help: 'with --dashboard-token, require the token for /stats and /metrics too',
+    name: 'admin-listen',
+    type: 'string',
+    default: '',
+    env: env('ADMIN_LISTEN'),
+    arg: 'HOST[:PORT]',
+    help: 'where /metrics, /dashboard and the full /stats are served: HOST[:PORT] or off (default: 127.0.0.1 on --port + 10000, a free port with --port 0)',
+  },
+  {
+    name: 'admin-origins',
+    type: 'list',
+    default: [],
+    env: env('ADMIN_ORIGINS'),
+    arg: 'ORIGIN,…',
+    help: "other admin listeners' origins (http://host:port) whose dashboards may read this one's /stats and /metrics (default: none)",
+  },
+  {
+    name: 'allowed-origins',
+    type: 'list',
+    default: [],
+    env: env('ALLOWED_ORIGINS'),
+    arg: 'ORIGIN,…',
+    help: 'web pages (http(s)://host[:port]) allowed to use /ws and /sockjs (default: the host the request names, and loopback); requests without Origin are always allowed',
   },
   {
     name: 'log-level',
@@ -250,7 +267,10 @@ export interface ServerConfig {
   tlsCert: string;
   tlsKey: string;
   dashboardToken: string;
-  protectStats: boolean;
+  /** HOST[:PORT], off, or empty for the default (./admin-listener.ts). */
+  adminListen: string;
+  adminOrigins: string[];
+  allowedOrigins: string[];
   logLevel: string;
 }
 

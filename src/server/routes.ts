@@ -1,8 +1,12 @@
-/** Plain HTTP endpoints of every app server: the pages, health, readiness, metrics and stats. */
+/**
+ * Plain HTTP endpoints of the port clients use: the chat page and its assets,
+ * health, readiness, and the public part of /stats. The operations endpoints
+ * (/metrics, the dashboard, the full /stats) are on the admin listener
+ * (./admin-routes.ts); none of them, nor the dashboard's files, exist here.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AccessToken } from './access.js';
 import { StaticFiles } from './static-files.js';
 import type { TopTrack } from './track-stats.js';
 
@@ -24,53 +28,43 @@ export interface StatsSnapshot {
   errorsPerSecond: number;
 }
 
+/**
+ * What the public /stats shows: the fields of the protocol (PROTOCOL.md "HTTP endpoints"),
+ * which the chat page's "Trending now" and the load generator read, and the server id
+ * that `welcome` already tells every client. The rest is on the admin listener.
+ */
+export type PublicStats = Pick<
+  StatsSnapshot,
+  'server' | 'connections' | 'searching' | 'chats' | 'away' | 'messagesPerSecond' | 'topTracks'
+>;
+
+export function publicStats(s: StatsSnapshot): PublicStats {
+  const { server, connections, searching, chats, away, messagesPerSecond, topTracks } = s;
+  return { server, connections, searching, chats, away, messagesPerSecond, topTracks };
+}
+
 export interface RouteSources {
   ready(): boolean;
   stats(): StatsSnapshot;
-  metrics(): Promise<string>;
-  metricsContentType: string;
-  /** Protects /dashboard when set (and /stats, /metrics with protectStats). */
-  dashboardToken?: string;
-  protectStats?: boolean;
-  /** Built web files; defaults to WEB_ROOT. */
+  /** Built web files of the public port; defaults to PUBLIC_WEB_ROOT. */
   webRoot?: string;
 }
 
 /** Built web files: dist/web, from both src/server (tsx) and dist/server (built). */
 export const WEB_ROOT = resolve(fileURLToPath(import.meta.url), '../../../dist/web');
+/** The chat page and its assets (scripts/build-web.mjs). */
+export const PUBLIC_WEB_ROOT = join(WEB_ROOT, 'public');
 
-const PAGES: Record<string, string> = { '/': 'index.html', '/dashboard': 'dashboard.html' };
-/** Readable from dashboards on other origins (one dashboard watching several app servers). */
-const CORS = { 'access-control-allow-origin': '*' };
+const PAGES: Record<string, string> = { '/': 'index.html' };
 
+/** The public port's handler; its paths arrive normalised (./request-guard.ts). */
 export function createRequestHandler(src: RouteSources) {
-  const token = new AccessToken(src.dashboardToken ?? '');
-  const files = new StaticFiles(src.webRoot ?? WEB_ROOT);
-  const statsProtected = token.required && src.protectStats === true;
+  const files = new StaticFiles(src.webRoot ?? PUBLIC_WEB_ROOT);
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const api = path === '/stats' || path === '/metrics';
-    if (api && req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        ...CORS,
-        'access-control-allow-methods': 'GET, HEAD',
-        'access-control-allow-headers': 'authorization',
-        'access-control-max-age': '600',
-      });
-      res.end();
-      return;
-    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return text(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
-    }
-    if ((api && statsProtected) || (path === '/dashboard' && token.required)) {
-      if (!token.grants(req)) {
-        return text(res, 401, 'a token is required: ?token=… or Authorization: Bearer …\n', {
-          ...(api ? CORS : {}),
-          'www-authenticate': 'Bearer realm="samesong"',
-        });
-      }
     }
     switch (path) {
       case '/healthz':
@@ -78,21 +72,29 @@ export function createRequestHandler(src: RouteSources) {
       case '/readyz':
         return src.ready() ? text(res, 200, 'ready\n') : text(res, 503, 'not ready\n');
       case '/stats':
-        return json(res, 200, src.stats(), CORS);
-      case '/metrics':
-        src.metrics().then(
-          (body) => text(res, 200, body, { 'content-type': src.metricsContentType, ...CORS }),
-          () => text(res, 500, 'metrics unavailable\n'),
-        );
-        return;
+        return json(res, 200, publicStats(src.stats()));
     }
-    const file = PAGES[path] ?? (path.startsWith('/assets/') ? path.slice(1) : undefined);
-    if (file && files.serve(req, res, file)) return;
-    text(res, 404, file ? 'not found (is the web build missing? run npm run build)\n' : 'not found\n');
+    serveFile(files, req, res, PAGES[path] ?? (path.startsWith('/assets/') ? path.slice(1) : undefined));
   };
 }
 
-function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+/** Serves `file` of the built web files, or answers 404 (with a hint when the build seems missing). */
+export function serveFile(
+  files: StaticFiles,
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: string | undefined,
+): void {
+  if (file && files.serve(req, res, file)) return;
+  text(res, 404, file ? 'not found (is the web build missing? run npm run build)\n' : 'not found\n');
+}
+
+export function text(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
@@ -101,7 +103,7 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
-function json(
+export function json(
   res: ServerResponse,
   status: number,
   body: unknown,

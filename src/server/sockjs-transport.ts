@@ -2,7 +2,8 @@
  * SockJS at /sockjs, for networks whose proxies break WebSocket: the same JSON
  * protocol, one protocol message per SockJS message, behind the same Connection
  * limits as WebSocket. Only the HTTP transports (streaming and polling) are
- * enabled: a client that can use WebSocket uses /ws.
+ * enabled: a client that can use WebSocket uses /ws. Its requests pass the
+ * Origin gate first (./sockjs-gate.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -14,6 +15,8 @@ export const SOCKJS_PREFIX = '/sockjs';
 /** A POST to /sockjs carries a batch of messages; larger bodies are refused before they are read. */
 const MAX_POST_BYTES = 1_048_576;
 const ABNORMAL = 1006;
+/** sockjs-client's browser file, served with the chat page's assets (scripts/build-web.mjs), not from a CDN. */
+export const SOCKJS_CLIENT_URL = '/assets/sockjs.min.js';
 
 /** The parts of sockjs's private session that tell how much is queued for the peer. */
 interface SockJsInternals {
@@ -124,6 +127,7 @@ export function createSockJsEndpoint(
   const server = sockjs.createServer({
     prefix: SOCKJS_PREFIX,
     websocket: false,
+    sockjs_url: SOCKJS_CLIENT_URL,
     log: (severity, message) => {
       if (severity === 'error') logger.error({ sockjs: message }, 'sockjs error');
     },

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { ServerConfigError } from './config-error.js';
 
-export class TlsConfigError extends Error {
-  readonly code = 'tls_config';
+export class TlsConfigError extends ServerConfigError {
   constructor(message: string) {
-    super(message);
+    super('tls_config', message);
     this.name = 'TlsConfigError';
   }
 }

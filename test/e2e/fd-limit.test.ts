@@ -102,7 +102,7 @@ test(`with ulimit -n ${SOFT_LIMIT} the server refuses past its limit, never cras
     refusalLogs.length <= 6,
     `logged at most once per interval and reason:\n${refusalLogs.join('\n')}`,
   );
-  const metrics = await httpGet(`${p.url}/metrics`);
+  const metrics = await httpGet(`${p.adminUrl}/metrics`);
   assert.match(metrics.body, /samesong_refused_connections_total\{[^}]*reason="full"[^}]*\} [1-9]/);
   assert.match(
     metrics.body,

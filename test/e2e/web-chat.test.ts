@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
 import { startTestServer, uniqueTrack } from '../helpers/server.js';
-import { chatWith, openChat, pageErrors, pairPages, say, searchTrack, sees } from './web-helpers.js';
+import {
+  chatWith,
+  openChat,
+  pageCspViolations,
+  pageErrors,
+  pairPages,
+  say,
+  searchTrack,
+  sees,
+} from './web-helpers.js';
 
 test('two pages match on a track, chat, and markup in a message shows as text', async (t) => {
   const server = await startTestServer(t);
@@ -32,6 +41,11 @@ test('two pages match on a track, chat, and markup in a message shows as text', 
   await screenshot(a, 'chat-page-ann');
   await screenshot(b, 'chat-page-bob');
   assert.deepEqual([...pageErrors(a), ...pageErrors(b)], []);
+  assert.deepEqual(
+    [...(await pageCspViolations(a)), ...(await pageCspViolations(b))],
+    [],
+    'the CSP blocks nothing',
+  );
 });
 
 test('leave and next: the partner is told, next finds someone else on the same track', async (t) => {

@@ -1,11 +1,15 @@
 /** Steps the chat page tests share: open the page, search, wait for a chat, say something. */
 import type { Browser, Page } from 'playwright-core';
-import { newPage } from '../helpers/browser.js';
+import { newPage, watchCsp } from '../helpers/browser.js';
 
 const errors = new WeakMap<Page, Error[]>();
+const cspViolations = new WeakMap<Page, () => Promise<string[]>>();
 
 /** Uncaught errors the page threw so far. */
 export const pageErrors = (page: Page): Error[] => errors.get(page) ?? [];
+/** What the page's Content-Security-Policy blocked so far (nothing, for the pages we build). */
+export const pageCspViolations = (page: Page): Promise<string[]> =>
+  cspViolations.get(page)?.() ?? Promise.resolve([]);
 
 export async function openChat(
   browser: Browser,
@@ -15,6 +19,7 @@ export async function openChat(
   const { page } = await newPage(browser);
   errors.set(page, []);
   page.on('pageerror', (e) => errors.get(page)!.push(e));
+  cspViolations.set(page, await watchCsp(page));
   if (setup) await setup(page);
   await page.goto(url);
   await online(page);

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { launchBrowser } from '../helpers/browser.js';
 import { startTestServer, uniqueTrack } from '../helpers/server.js';
-import { chatWith, online, openChat, pageErrors, pairPages, say, searchTrack, sees } from './web-helpers.js';
+import {
+  chatWith,
+  online,
+  openChat,
+  pageCspViolations,
+  pageErrors,
+  pairPages,
+  say,
+  searchTrack,
+  sees,
+} from './web-helpers.js';
 
 test('a server restart mid-chat (bye, 1012): both pages reconnect, resume and chat on', async (t) => {
   const server = await startTestServer(t, { resumeGrace: 30 });
@@ -77,4 +87,5 @@ test('the page falls back to SockJS when WebSocket is blocked, and chats with a 
   await say(direct, 'after the restart');
   await sees(blocked, 'after the restart');
   assert.deepEqual(pageErrors(blocked), []);
+  assert.deepEqual(await pageCspViolations(blocked), [], 'the CSP lets SockJS through');
 });

@@ -38,6 +38,30 @@ export async function newPage(
   return { context, page };
 }
 
+/**
+ * Records every Content-Security-Policy violation of the page's documents (frames
+ * included) from now on; the returned function reads them ("directive blocked-URI").
+ */
+export async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
+  });
+  return async () => {
+    const all: string[] = [];
+    for (const frame of page.frames()) {
+      const seen = await frame
+        .evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? [])
+        .catch(() => []);
+      all.push(...seen);
+    }
+    return all;
+  };
+}
+
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });

@@ -115,7 +115,10 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   for (let i = 0; i < spec.apps; i++) await addApp();
 
   const connect = async (app: number) => {
-    const c = await SamesongClient.connect(apps[app]!.url, { timeoutMs: 8000, localAddress: nextClientAddress() });
+    const c = await SamesongClient.connect(apps[app]!.url, {
+      timeoutMs: 8000,
+      localAddress: nextClientAddress(),
+    });
     clients.push(c);
     return c;
   };

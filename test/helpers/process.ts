@@ -67,17 +67,18 @@ export async function runCli(
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
-/** Starts `samesong serve --port 0 ...args` and resolves with its URL once it listens. */
+/** Starts `samesong serve --port 0 ...args` and resolves with its URLs once it listens. */
 export async function startServeProcess(
   t: TestContext,
   args: string[] = [],
   env: Record<string, string | undefined> = {},
   wrap?: (command: string[]) => string[],
-): Promise<Spawned & { url: string }> {
+): Promise<Spawned & { url: string; adminUrl: string }> {
   const command = [process.execPath, BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args];
   const p = spawnProcess(t, wrap ? wrap(command) : command, env);
   const m = await p.waitFor(/listening on (http:\/\/\S+)/);
-  return { ...p, url: m[1]! };
+  const admin = await p.waitFor(/operations: (http:\/\/\S+)\/dashboard/);
+  return { ...p, url: m[1]!, adminUrl: admin[1]! };
 }
 
 /** The processes whose parent is `pid`, with their command lines (Linux /proc). */

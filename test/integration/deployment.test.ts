@@ -83,6 +83,25 @@ test('through HAProxy: members on different app servers chat, and a dropped one 
       `app servers run with a small young generation: ${argv}`,
     );
   }
+  // each app server's admin listener has /metrics (the port clients use has not), and lets the
+  // dashboards of the others read its /stats: the dashboard printed watches them all
+  assert.equal(
+    d.dashboardUrl,
+    `${d.apps[0]!.adminUrl}/dashboard?servers=${d.apps.map((x) => x.adminUrl).join(',')}`,
+  );
+  for (const app of d.apps) {
+    assert.equal((await fetch(`${app.url}/metrics`)).status, 404);
+    assert.match(await (await fetch(`${app.adminUrl}/metrics`)).text(), /^samesong_connections\{/m);
+    for (const other of d.apps) {
+      const stats = await fetch(`${app.adminUrl}/stats`, { headers: { origin: other.adminUrl } });
+      assert.equal(stats.headers.get('access-control-allow-origin'), other.adminUrl);
+    }
+  }
+  assert.equal((await fetch(d.dashboardUrl)).status, 200);
+  // a page served through HAProxy may open /ws through it; another site's page may not
+  const page = await SamesongClient.connect(d.url, { ws: { origin: d.url } });
+  page.ws.terminate();
+  await assert.rejects(SamesongClient.connect(d.url, { ws: { origin: 'https://evil.example' } }), /403/);
   const a = await connect(d.url);
   let b = await connect(d.url);
   for (let i = 0; i < 10 && b.welcome.server === a.welcome.server; i++) b = await connect(d.url);
@@ -158,7 +177,7 @@ test('Redis restarted mid-run: a say waits to be stored, is acknowledged and del
   await d.redis!.kill();
   await until(
     'app servers see the bus down',
-    async () => (await metric(d.apps[0]!.url, 'samesong_bus_up')) === 0,
+    async () => (await metric(d.apps[0]!.adminUrl, 'samesong_bus_up')) === 0,
   );
   // not acknowledged while it cannot be stored (1.1): the ack comes once Redis is back
   a.say('said in the outage', 1);
@@ -166,7 +185,7 @@ test('Redis restarted mid-run: a say waits to be stored, is acknowledged and del
   await during.search(uniqueTrack());
   await d.redis!.restart();
   for (const app of d.apps)
-    await until(`${app.id} reconnects`, async () => (await metric(app.url, 'samesong_bus_up')) === 1);
+    await until(`${app.id} reconnects`, async () => (await metric(app.adminUrl, 'samesong_bus_up')) === 1);
   assert.deepEqual(await a.next('ack'), { type: 'ack', id: 1, seq: 1 });
 
   // searches in flight get an answer: a match or no_match, never silence
@@ -203,7 +222,7 @@ test('Redis restarted without its data: app servers write back the resume state 
   await redis.kill();
   await until(
     'app servers see the bus down',
-    async () => (await metric(d.apps[0]!.url, 'samesong_bus_up')) === 0,
+    async () => (await metric(d.apps[0]!.adminUrl, 'samesong_bus_up')) === 0,
   );
   // lost during the outage: its away state could not even be written
   await two.a.drop();

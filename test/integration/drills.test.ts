@@ -177,7 +177,7 @@ test('drill: slow readers dropped with data in flight, through HAProxy', BOUND, 
   }
   let drops = 0;
   for (const a of d.apps) {
-    const text = await (await fetch(`${a.url}/metrics`)).text();
+    const text = await (await fetch(`${a.adminUrl}/metrics`)).text();
     for (const m of text.matchAll(/^samesong_slow_reader_drops_total(?:\{[^}]*\})? (\d+)/gm))
       drops += Number(m[1]);
   }

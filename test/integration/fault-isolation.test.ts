@@ -48,7 +48,7 @@ test('a client message whose handler throws closes that connection with 1011; th
   assert.deepEqual(await b.next('partner_away'), { type: 'partner_away', chat: chatId });
   await chat(c, d, 'meanwhile');
   await chat(d, c, 'and back');
-  assert.equal(await faults(server.url, 'client', 'say'), 1);
+  assert.equal(await faults(server.adminUrl!, 'client', 'say'), 1);
 
   const a2 = await server.connect();
   const resumed = await a2.resume(a.welcome.resume);
@@ -80,7 +80,7 @@ test('a loss whose handler throws is counted; the process and other chats go on'
   await a.drop();
   await eventually(() => thrown, 5000, 'the loss to be reported');
   await chat(c, d, 'still here');
-  assert.equal(await faults(server.url, 'client', 'close'), 1);
+  assert.equal(await faults(server.adminUrl!, 'client', 'close'), 1);
   const e = await server.connect();
   await e.search('after a fault');
   assert.equal((await httpGet(`${server.url}/healthz`)).status, 200);
@@ -113,7 +113,7 @@ test('a bus op whose handler throws is dropped; the rest of its batch and later 
   assert.equal((await b.next('msg')).text, 'one');
   assert.equal((await b.next('msg')).text, 'two');
   assert.equal(app2.node!.link.faults.get('msg'), 1);
-  assert.equal(await faults(app2.url, 'bus', 'msg'), 1);
+  assert.equal(await faults(app2.adminUrl!, 'bus', 'msg'), 1);
 
   // (a's own messages to b would now repeat seq 1-3 of b's stream, which b's server drops as
   // duplicates: the hand-made batch above stands in for them)
@@ -163,7 +163,7 @@ test('a fault while welcoming a connection closes that one with 1011; the server
   const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws');
   const [code] = (await once(ws, 'close')) as [number];
   assert.equal(code, 1011);
-  assert.equal(await faults(server.url, 'client', 'open'), 1);
+  assert.equal(await faults(server.adminUrl!, 'client', 'open'), 1);
   await chat(c, d, 'still here');
   const e = await server.connect();
   assert.equal(e.welcome.type, 'welcome');

@@ -1,4 +1,4 @@
-/** The HTTP endpoints of every app server. */
+/** The HTTP endpoints of every app server: on the port clients use, and on the admin listener. */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
@@ -20,13 +20,14 @@ test('/healthz 200, /readyz 200, pages, 404 and 405', async (t) => {
   const health = await httpGet(`${server.url}/healthz`);
   assert.equal(health.status, 200);
   assert.equal((await httpGet(`${server.url}/readyz`)).status, 200);
-  for (const page of ['/', '/dashboard']) {
-    const answer = await httpGet(`${server.url}${page}`);
+  for (const page of [`${server.url}/`, `${server.adminUrl}/dashboard`]) {
+    const answer = await httpGet(page);
     assert.equal(answer.status, 200, page);
     assert.match(String(answer.headers['content-type']), /text\/html/);
     assert.match(answer.body, /<html/i);
   }
   assert.equal((await httpGet(`${server.url}/nope`)).status, 404);
+  assert.equal((await httpGet(`${server.adminUrl}/nope`)).status, 404);
   assert.equal((await httpGet(`${server.url}/assets/../../package.json`)).status, 404);
   const post = await new Promise<number>((resolve, reject) => {
     const req = request(`${server.url}/stats`, { method: 'POST', agent: false }, (res) => {
@@ -40,12 +41,12 @@ test('/healthz 200, /readyz 200, pages, 404 and 405', async (t) => {
   await assert.rejects(RawWebSocket.open(t, server.url, '/elsewhere'), /404/);
 });
 
-test('/metrics: Prometheus text with the documented metric names and live values', async (t) => {
+test('/metrics (admin listener): Prometheus text with the documented metric names and live values', async (t) => {
   const server = await startTestServer(t, { serverId: 'app-m' });
   const [a] = await server.pair();
   a.say('hello', 1);
   await a.next('ack');
-  const answer = await httpGet(`${server.url}/metrics`);
+  const answer = await httpGet(`${server.adminUrl}/metrics`);
   assert.equal(answer.status, 200);
   assert.match(String(answer.headers['content-type']), /^text\/plain/);
   const names = [
@@ -89,7 +90,7 @@ test('/metrics: Prometheus text with the documented metric names and live values
   assert.equal(value('samesong_match_wait_seconds_count'), 2);
 });
 
-test('/stats: the documented fields, and topTracks by distinct sessions then chats', async (t) => {
+test('/stats: the documented fields, and topTracks by distinct sessions then chats; the admin one has more', async (t) => {
   const server = await startTestServer(t, { rate: 1000, burst: 1000 });
   const base = uniqueTrack('stats');
   const [t1, t2, t3] = [`${base} one`, `${base} two`, `${base} three`];
@@ -126,4 +127,27 @@ test('/stats: the documented fields, and topTracks by distinct sessions then cha
   }
   assert.ok(stats.topTracks.slice(2).every((x) => x.track.startsWith('spotify:track:') && x.searches === 1));
   assert.ok(!stats.topTracks.some((x) => x.track === t3 || x.track.includes('filler')));
+
+  // the public /stats shows the protocol's fields and the server id, nothing an operator alone needs
+  assert.deepEqual(Object.keys(stats).sort(), [
+    'away',
+    'chats',
+    'connections',
+    'messagesPerSecond',
+    'searching',
+    'server',
+    'topTracks',
+  ]);
+  const full = await getJson<Record<string, unknown>>(`${server.adminUrl}/stats`);
+  for (const key of [
+    'maxConnections',
+    'draining',
+    'matchWaitP50Ms',
+    'matchWaitP99Ms',
+    'errors',
+    'errorsPerSecond',
+  ]) {
+    assert.ok(key in full, key);
+  }
+  assert.deepEqual(full.topTracks, stats.topTracks);
 });

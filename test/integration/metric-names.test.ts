@@ -13,7 +13,7 @@ import {
 test("an app server's /metrics: every _total is a counter; process metrics under their standard names", async (t) => {
   const c = await startCluster(t, { apps: 1 });
   await c.pair(0, 0);
-  const answer = await httpGet(`${c.apps[0]!.url}/metrics`);
+  const answer = await httpGet(`${c.apps[0]!.adminUrl}/metrics`);
   assert.equal(answer.status, 200);
   const types = metricTypes(answer.body);
   // the cluster side's counts are there, as counters
@@ -42,6 +42,6 @@ test("an app server's /metrics: every _total is a counter; process metrics under
   // counters copied on scrape carry the live counts and never go down between scrapes
   const before = sampleValue(answer.body, 'samesong_client_messages_total') ?? -1;
   assert.ok(before >= 2, `client messages counted (${before})`);
-  const again = (await httpGet(`${c.apps[0]!.url}/metrics`)).body;
+  const again = (await httpGet(`${c.apps[0]!.adminUrl}/metrics`)).body;
   assert.ok((sampleValue(again, 'samesong_client_messages_total') ?? -1) >= before);
 });

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import SockJS from 'sockjs-client';
 import type { ServerMessage } from '../../src/protocol/index.js';
+import { SOCKJS_IFRAME_SCRIPT } from '../../src/server/sockjs-gate.js';
+import { SOCKJS_CLIENT_URL } from '../../src/server/sockjs-transport.js';
 import { forEachDeployment } from '../helpers/deployment.js';
-import { uniqueTrack } from '../helpers/server.js';
+import { httpGet } from '../helpers/http.js';
+import { startTestServer, uniqueTrack } from '../helpers/server.js';
 
 interface SockJsPeer {
   sock: WebSocket;
@@ -86,4 +92,34 @@ forEachDeployment((start) => {
     const error = await s.next('error');
     assert.equal(error.type === 'error' && error.code, 'rate_limited');
   });
+});
+
+test("SockJS's iframe page loads sockjs-client from this server, passes its CSP, and is framed only by allowed pages", async (t) => {
+  const server = await startTestServer(t);
+  const page = await httpGet(`${server.url}/sockjs/iframe.html`);
+  assert.equal(page.status, 200);
+  assert.ok(page.body.includes(`<script src="${SOCKJS_CLIENT_URL}"></script>`), page.body);
+  assert.doesNotMatch(page.body, /cdn|https?:/i, 'nothing from elsewhere');
+  // its one inline script is the one whose hash the CSP allows
+  const inline = [...page.body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+  assert.deepEqual(inline, [SOCKJS_IFRAME_SCRIPT]);
+  const hash = createHash('sha256').update(SOCKJS_IFRAME_SCRIPT).digest('base64');
+  const csp = String(page.headers['content-security-policy']);
+  assert.match(csp, new RegExp(`script-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}';`));
+  assert.match(csp, /frame-ancestors 'self' http:\/\/localhost:\* /);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.equal(page.headers['x-frame-options'], undefined, 'framing is up to the CSP here');
+
+  const script = await httpGet(`${server.url}${SOCKJS_CLIENT_URL}`);
+  assert.equal(script.status, 200);
+  assert.match(String(script.headers['content-type']), /^text\/javascript/);
+  const dist = createRequire(import.meta.url).resolve('sockjs-client/dist/sockjs.min.js');
+  assert.equal(script.body, readFileSync(dist, 'utf8'), "sockjs-client's own file");
+
+  const listed = await startTestServer(t, { allowedOrigins: ['https://chat.example'] });
+  const framed = await httpGet(`${listed.url}/sockjs/iframe.html`);
+  assert.match(
+    String(framed.headers['content-security-policy']),
+    /frame-ancestors 'self' https:\/\/chat\.example$/,
+  );
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { get } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
@@ -13,13 +14,23 @@ import { startTestServer, uniqueTrack } from '../helpers/server.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
 
 const httpsGet = (url: string, ca: Buffer) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get(url, { ca }, (res) => {
+  httpsRequest(url, ca).then(({ status, body }) => ({ status, body }));
+
+function httpsRequest(
+  url: string,
+  ca: Buffer,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+) {
+  return new Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>((resolve, reject) => {
+    const req = request(url, { ca, method: options.method ?? 'GET', headers: options.headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
   });
+}
 
 async function chatOver(t: import('node:test').TestContext, url: string, cert: TestCertificate) {
   const connect = async () => {
@@ -48,6 +59,38 @@ test('with --tls-cert/--tls-key the app server serves https:// and wss://', asyn
   await chatOver(t, server.url, cert);
   // an untrusted certificate is refused by a checking client
   await assert.rejects(SamesongClient.connect(server.url), { code: 'connect_failed' });
+});
+
+test('with TLS: both listeners over https with Strict-Transport-Security; the login cookie is Secure', async (t) => {
+  const cert = await makeCertificate(t);
+  const server = await startTestServer(t, {
+    tlsCert: cert.certFile,
+    tlsKey: cert.keyFile,
+    dashboardToken: 'tls-secret',
+  });
+  assert.match(server.adminUrl!, /^https:\/\/127\.0\.0\.1:\d+$/);
+  for (const url of [
+    `${server.url}/`,
+    `${server.url}/stats`,
+    `${server.adminUrl}/login`,
+    `${server.adminUrl}/stats`,
+  ]) {
+    const answer = await httpsRequest(url, cert.cert);
+    assert.equal(answer.headers['strict-transport-security'], 'max-age=31536000', url);
+    assert.equal(answer.headers['x-frame-options'], 'DENY', url);
+  }
+  const login = await httpsRequest(`${server.adminUrl}/login`, cert.cert, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'token=tls-secret',
+  });
+  assert.equal(login.status, 303);
+  const cookie = String(login.headers['set-cookie']);
+  assert.ok(cookie.split('; ').includes('Secure'), cookie);
+  const stats = await httpsRequest(`${server.adminUrl}/stats`, cert.cert, {
+    headers: { cookie: cookie.split(';')[0]! },
+  });
+  assert.equal(stats.status, 200);
 });
 
 test('TLS files: both or neither, readable, and a matching pair, or the server does not start', async (t) => {

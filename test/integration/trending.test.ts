@@ -79,7 +79,7 @@ test('a flood of 50,000 distinct tracks keeps the kept tracks at the cap and /st
     FLOOD,
     'every search was accepted',
   );
-  const kept = await gauge(server.url, 'samesong_trending_tracks');
+  const kept = await gauge(server.adminUrl!, 'samesong_trending_tracks');
   assert.ok(kept <= TRENDING_DEFAULTS.maxTracks, `${kept} tracks kept`);
   assert.ok(kept >= TRENDING_DEFAULTS.maxTracks / 2, `${kept}: the flood reached the cap`);
   stats = await getJson<Stats>(`${server.url}/stats`);

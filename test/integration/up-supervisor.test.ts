@@ -136,6 +136,16 @@ test('samesong up: an app server killed with SIGKILL comes back on its port with
   const app1 = up.children().find((c) => argValue(c.argv, '--id') === 'app1');
   assert.ok(app1, 'app1 runs');
   assert.equal(`http://127.0.0.1:${argValue(app1.argv, '--port')}`, appUrls[0]);
+  // each app server's admin listener is printed, and a dashboard that watches them all
+  const adminUrls = (await up.waitFor(/admin listeners \([^)]*\): (.*)/))[1]!.trim().split(' ');
+  assert.equal(adminUrls.length, 2);
+  assert.equal(
+    `127.0.0.1:${argValue(app1.argv, '--admin-listen')?.split(':')[1]}`,
+    new URL(adminUrls[0]!).host,
+  );
+  const dashboard = (await up.waitFor(/dashboard: (\S+)/))[1]!;
+  assert.equal(dashboard, `${adminUrls[0]}/dashboard?servers=${adminUrls.join(',')}`);
+  assert.equal((await fetch(dashboard)).status, 200);
 
   process.kill(app1.pid, 'SIGKILL');
   await up.waitFor(/app1 exited \(signal SIGKILL\); restarting in \d+ ms/);
@@ -148,6 +158,7 @@ test('samesong up: an app server killed with SIGKILL comes back on its port with
   assert.ok(again, 'the restarted app1 is a child of samesong up');
   assert.equal(argValue(again.argv, '--id'), 'app1');
   assert.equal(argValue(again.argv, '--port'), argValue(app1.argv, '--port'));
+  assert.equal(argValue(again.argv, '--admin-listen'), argValue(app1.argv, '--admin-listen'));
   assert.ok(await answers(`${appUrls[0]}/healthz`), 'app1 answers on its port again');
 
   // a chat through HAProxy between the restarted app1 and app2

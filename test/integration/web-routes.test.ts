@@ -10,10 +10,15 @@ interface Reply {
   body: Buffer;
 }
 
-/** A raw GET (fetch would decode the body and hide content-encoding). */
+/**
+ * A raw GET (fetch would decode the body and hide content-encoding), with the path sent as
+ * written (a URL parser would resolve `..` and decode `%2e` before the server saw them).
+ */
 function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+  const m = /^(https?:\/\/[^/]+)(\/.*)$/.exec(url)!;
+  const { hostname, port } = new URL(m[1]!);
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
+    const req = request({ hostname, port, path: m[2], method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -52,34 +57,94 @@ test('pages and hashed assets are served compressed, with cache headers and ETag
   assert.match(String(asset.headers['content-type']), /^text\/javascript/);
   assert.ok(brotliDecompressSync(asset.body).length > 1000);
 
-  assert.equal((await get(`${server.url}/assets/../../package.json`)).status, 404);
+  assert.equal((await get(`${server.url}/assets/../../package.json`)).status, 400);
   assert.equal((await get(`${server.url}/assets/nope.js`)).status, 404);
 });
 
-test('/stats and /metrics allow other origins; /stats carries the live figures', async (t) => {
+test('paths are normalised before routing: no spelling of a path reaches what its plain form does not', async (t) => {
   const server = await startTestServer(t);
-  const stats = await get(`${server.url}/stats`);
-  assert.equal(stats.headers['access-control-allow-origin'], '*');
-  const body = JSON.parse(stats.body.toString('utf8')) as Record<string, unknown>;
-  for (const key of ['connections', 'searching', 'chats', 'away', 'messagesPerSecond', 'topTracks']) {
-    assert.ok(key in body, key);
+  // the dashboard and its bundle do not exist on the public port, however the path is spelt
+  for (const path of [
+    '/dashboard',
+    '/dashboard.html',
+    '/assets/../dashboard.html',
+    '/assets/%2e%2e/dashboard.html',
+    '/assets/%2E%2E/dashboard.html',
+    '/assets%2f..%2fdashboard.html',
+    '/assets/.%2e/dashboard.html',
+    '//assets//..//dashboard.html',
+    '/./dashboard',
+    '/metrics',
+    '/assets/../metrics',
+  ]) {
+    assert.equal((await get(`${server.url}${path}`)).status, 404, path);
   }
-  for (const key of ['matchWaitP50Ms', 'matchWaitP99Ms', 'errors', 'errorsPerSecond']) {
-    assert.equal(typeof body[key], 'number', key);
+  // escaping the root, NUL, control characters, backslashes and bad percent-encoding: 400
+  for (const path of [
+    '/..',
+    '/../etc/passwd',
+    '/assets/../../package.json',
+    '/%2e%2e/package.json',
+    '/assets/%00',
+    '/assets/x%0d%0aset-cookie:%20a=b',
+    '/assets\\..\\dashboard.html',
+    '/assets/%5c..%5cdashboard.html',
+    '/%E0%A4%A',
+  ]) {
+    assert.equal((await get(`${server.url}${path}`)).status, 400, path);
   }
-  const metrics = await get(`${server.url}/metrics`);
-  assert.equal(metrics.headers['access-control-allow-origin'], '*');
-  const preflight = await get(`${server.url}/stats`, { origin: 'http://elsewhere' }, 'OPTIONS');
-  assert.equal(preflight.status, 204);
-  assert.match(String(preflight.headers['access-control-allow-headers']), /authorization/);
+  // a plain spelling and an odd one of the same public path answer the same
+  const page = await get(`${server.url}/`);
+  const odd = await get(`${server.url}/assets/..//./`);
+  assert.equal(odd.status, 200);
+  assert.deepEqual(odd.body, page.body);
+  assert.equal((await get(`${server.url}/./stats?x=1`)).status, 200);
+  assert.equal((await get(`${server.url}/assets/%66avicon.svg`)).status, 200);
+  // on the admin listener too
+  assert.equal((await get(`${server.adminUrl}/assets/%2e%2e/dashboard`)).status, 200);
+  assert.equal((await get(`${server.adminUrl}/%2e%2e/dashboard`)).status, 400);
+  assert.equal((await get(`${server.adminUrl}/assets/../../package.json`)).status, 400);
 });
 
-test('a dashboard token protects /dashboard only, unless protect-stats is set', async (t) => {
-  const server = await startTestServer(t, { dashboardToken: 's3cret' });
-  assert.equal((await get(`${server.url}/dashboard`)).status, 401);
-  assert.equal((await get(`${server.url}/dashboard?token=s3cret`)).status, 200);
-  assert.equal((await get(`${server.url}/dashboard`, { authorization: 'Bearer s3cret' })).status, 200);
-  assert.equal((await get(`${server.url}/dashboard`, { authorization: 'Bearer nope' })).status, 401);
-  assert.equal((await get(`${server.url}/stats`)).status, 200);
-  assert.equal((await get(`${server.url}/metrics`)).status, 200);
+test('every answer of both listeners carries the security headers; no CORS wildcard anywhere', async (t) => {
+  const server = await startTestServer(t);
+  const answers = await Promise.all(
+    [
+      `${server.url}/`,
+      `${server.url}/stats`,
+      `${server.url}/healthz`,
+      `${server.url}/nope`,
+      `${server.url}/%00`,
+      `${server.url}/assets/favicon.svg`,
+      `${server.url}/sockjs/info`,
+      `${server.adminUrl}/dashboard`,
+      `${server.adminUrl}/stats`,
+      `${server.adminUrl}/metrics`,
+      `${server.adminUrl}/login`,
+    ].map(async (url) => [url, await get(url, { origin: server.url.replace(/:\d+$/, ':1') })] as const),
+  );
+  for (const [url, a] of answers) {
+    const csp = String(a.headers['content-security-policy']);
+    assert.match(csp, /(^|; )default-src 'self'(;|$)/, url);
+    assert.match(csp, /(^|; )frame-ancestors 'none'(;|$)/, url);
+    assert.match(csp, /(^|; )object-src 'none'(;|$)/, url);
+    assert.match(csp, /(^|; )base-uri 'none'(;|$)/, url);
+    assert.match(csp, /(^|; )connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+(;|$)/, url);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, url);
+    assert.equal(a.headers['x-frame-options'], 'DENY', url);
+    assert.equal(a.headers['referrer-policy'], 'no-referrer', url);
+    assert.equal(a.headers['x-content-type-options'], 'nosniff', url);
+    assert.equal(a.headers['strict-transport-security'], undefined, `${url}: no HSTS without TLS`);
+    assert.notEqual(a.headers['access-control-allow-origin'], '*', url);
+  }
+  // SockJS answers a request without Origin with no CORS header at all (it sent `*`)
+  const info = await get(`${server.url}/sockjs/info`);
+  assert.equal(info.status, 200);
+  assert.equal(info.headers['access-control-allow-origin'], undefined);
+  // the built pages hold no inline script or style for the CSP to block
+  for (const url of [`${server.url}/`, `${server.adminUrl}/dashboard`, `${server.adminUrl}/login`]) {
+    const html = (await get(url)).body.toString('utf8');
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, `${url}: an inline script`);
+    assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, `${url}: an inline style or handler`);
+  }
 });

@@ -1,8 +1,10 @@
 /**
- * The live operations dashboard: polls /stats of each watched app server once
- * a second and draws uPlot charts (one line per server), the current totals and
- * the trending tracks. `?servers=http://a,http://b` watches several servers;
- * `?token=` is passed on to their /stats.
+ * The live operations dashboard, served by an app server's admin listener:
+ * polls /stats of each watched admin listener once a second and draws uPlot
+ * charts (one line per server), the current totals and the trending tracks.
+ * `?servers=http://a,http://b` watches several admin listeners. With a
+ * dashboard token, the login cookie goes along (credentials included); the
+ * other listeners must list this one's origin in --admin-origins.
  */
 import 'uplot/dist/uPlot.min.css';
 import '../styles/dashboard.css';
@@ -14,7 +16,6 @@ import { pollAll, serversFromQuery, type ServerSample } from './dashboard/poller
 
 const POLL_MS = 1000;
 const servers = serversFromQuery(location.search, location.origin);
-const token = new URLSearchParams(location.search).get('token') ?? '';
 const hostOf = (url: string) => new URL(url).host;
 const many = servers.length > 1;
 
@@ -163,7 +164,7 @@ function renderTrending(live: StatsSnapshot[]): void {
 
 async function loop(): Promise<void> {
   const started = Date.now();
-  render(await pollAll(servers, token, POLL_MS * 2));
+  render(await pollAll(servers, POLL_MS * 2));
   setTimeout(() => void loop(), Math.max(0, POLL_MS - (Date.now() - started)));
 }
 void loop();

@@ -1,4 +1,8 @@
-/** Polls /stats of every watched app server once per tick; a server that fails is reported, not dropped. */
+/**
+ * Polls /stats of every watched admin listener once per tick; a server that fails is reported, not
+ * dropped. The login cookie goes with each request (another admin listener on the same host shares
+ * it; it answers only if it lists this page's origin in --admin-origins).
+ */
 import type { StatsSnapshot } from '../../../server/routes.js';
 
 export interface ServerSample {
@@ -8,23 +12,22 @@ export interface ServerSample {
   error: string | null;
 }
 
-export async function pollAll(
-  urls: readonly string[],
-  token: string,
-  timeoutMs: number,
-): Promise<ServerSample[]> {
-  return Promise.all(urls.map((url) => pollOne(url, token, timeoutMs)));
+export async function pollAll(urls: readonly string[], timeoutMs: number): Promise<ServerSample[]> {
+  return Promise.all(urls.map((url) => pollOne(url, timeoutMs)));
 }
 
-async function pollOne(url: string, token: string, timeoutMs: number): Promise<ServerSample> {
+async function pollOne(url: string, timeoutMs: number): Promise<ServerSample> {
   const target = new URL('/stats', url);
-  if (token) target.searchParams.set('token', token);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const res = await fetch(target, { cache: 'no-store', signal: controller.signal });
+    const res = await fetch(target, { cache: 'no-store', credentials: 'include', signal: controller.signal });
     if (!res.ok)
-      return { url, stats: null, error: res.status === 401 ? 'token refused (401)' : `HTTP ${res.status}` };
+      return {
+        url,
+        stats: null,
+        error: res.status === 401 ? `not logged in there (401): ${url}/login` : `HTTP ${res.status}`,
+      };
     return { url, stats: (await res.json()) as StatsSnapshot, error: null };
   } catch (err) {
     return {
