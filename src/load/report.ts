@@ -14,6 +14,42 @@ const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2'
 const esc = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
+/**
+ * A number of a results file for the page: written as a number or not at all,
+ * so that a results file that holds text where a number belongs (written by
+ * hand, or by someone else) puts no markup into the report.
+ */
+export function num(value: unknown, digits: number): string {
+  const n = typeof value === 'number' ? value : Number.NaN;
+  if (!Number.isFinite(n)) return '–';
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+}
+
+/**
+ * A results file holds numbers where the report writes numbers: one that holds
+ * anything else there (edited by hand, or written by something else) is
+ * refused with the first such field named, before any of it reaches the page.
+ */
+export function checkNumbers(r: Results): void {
+  const must = (path: string, value: unknown) => {
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new Error(`not a results file of samesong load: ${path} is not a number`);
+  };
+  must('durationMs', r.durationMs);
+  for (const [k, v] of Object.entries(r.totals ?? {})) must(`totals.${k}`, v);
+  for (const [name, l] of Object.entries(r.latency ?? {}))
+    for (const [k, v] of Object.entries(l)) must(`latency.${name}.${k}`, v);
+  r.ensure?.checks?.forEach((c, i) => {
+    must(`ensure.checks[${i}].actual`, c.actual);
+    must(`ensure.checks[${i}].limit`, c.limit);
+  });
+  r.series?.forEach((row, i) => {
+    must(`series[${i}].t`, row.t);
+    for (const group of [row.counters, row.gauges, row.p50, row.p99])
+      for (const [k, v] of Object.entries(group ?? {})) if (v !== undefined) must(`series[${i}].${k}`, v);
+  });
+}
+
 function niceMax(v: number): number {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
@@ -61,6 +97,7 @@ export function lineChart(title: string, unit: string, series: Series[]): string
 export function renderReport(r: Results): string {
   if (r.version !== RESULTS_VERSION)
     throw new Error(`results version ${r.version} is not supported (expected ${RESULTS_VERSION})`);
+  checkNumbers(r);
   const rows = r.series;
   const counter = (name: string, key: keyof Results['totals']): Series => ({
     name,
@@ -141,13 +178,13 @@ export function renderReport(r: Results): string {
     .filter((k) => r.latency[k].count > 0)
     .map((k) => {
       const l = r.latency[k];
-      return `<tr><th>${esc(k)}</th>${[l.count, l.p50, l.p90, l.p99, l.p999, l.max].map((v) => `<td>${Number.isInteger(v) ? v : v.toFixed(1)}</td>`).join('')}</tr>`;
+      return `<tr><th>${esc(k)}</th>${[l.count, l.p50, l.p90, l.p99, l.p999, l.max].map((v) => `<td>${num(v, 1)}</td>`).join('')}</tr>`;
     })
     .join('');
   const checkRows = r.ensure.checks
     .map(
       (c) =>
-        `<tr class="${c.passed ? 'ok' : 'fail'}"><th>${esc(c.name)}</th><td>${c.actual}</td><td>${c.limit}</td><td>${c.passed ? 'ok' : 'FAIL'}</td></tr>`,
+        `<tr class="${c.passed ? 'ok' : 'fail'}"><th>${esc(c.name)}</th><td>${num(c.actual, 3)}</td><td>${num(c.limit, 3)}</td><td>${c.passed ? 'ok' : 'FAIL'}</td></tr>`,
     )
     .join('');
   const t = r.totals;
@@ -166,7 +203,7 @@ export function renderReport(r: Results): string {
       ['errors', t.errors],
       ['raced errors (not faults)', t.errors_raced ?? 0],
     ]
-      .map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`)
+      .map(([k, v]) => `<tr><th>${esc(String(k))}</th><td>${num(v, 0)}</td></tr>`)
       .join('') +
     `</table>` +
     (checkRows
@@ -195,7 +232,7 @@ th,td{padding:3px 10px;border-bottom:1px solid #f3f4f6;text-align:right;font-var
 .ok{color:#15803d;font-weight:600} .fail{color:#b91c1c;font-weight:600}
 </style></head><body>
 <h1>samesong load report: ${esc(r.scenario)}</h1>
-<p class="meta">${esc(r.startedAt)} · ${(r.durationMs / 1000).toFixed(0)} s · targets ${esc(r.targets.join(', '))} · run ${esc(r.runId)}</p>
+<p class="meta">${esc(r.startedAt)} · ${num(r.durationMs / 1000, 0)} s · targets ${esc(r.targets.join(', '))} · run ${esc(r.runId)}</p>
 ${verdict}
 ${tables}
 <div class="grid">${charts.join('\n')}</div>

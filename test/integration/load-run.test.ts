@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -92,6 +92,27 @@ test('the CLI exits 3 when ensure fails, writes results, and the report renders 
   assert.match(page, /hot p99/);
   assert.match(page, /thresholds: FAILED/);
   assert.doesNotMatch(page, /<script|https?:\/\/(?!127\.0\.0\.1)/);
+
+  // a results file with markup where numbers belong (edited, or from elsewhere) is refused, the
+  // field named, and nothing is written
+  const original = readFileSync(out, 'utf8');
+  const markup = '<img src=x onerror=alert(1)>';
+  for (const tamper of [
+    (r: Results) => ((r.ensure.checks[0] as unknown as Record<string, unknown>).actual = markup),
+    (r: Results) => ((r.totals as unknown as Record<string, unknown>).errors = markup),
+    (r: Results) => ((r.latency.message_latency as unknown as Record<string, unknown>).p99 = markup),
+    (r: Results) => ((r as unknown as Record<string, unknown>).durationMs = markup),
+  ]) {
+    const tampered = JSON.parse(original) as Results;
+    tamper(tampered);
+    const bad = join(dir, 'tampered.json');
+    writeFileSync(bad, JSON.stringify(tampered));
+    const tio = captureIO();
+    const target = join(dir, 'tampered.html');
+    assert.equal(await main(['report', bad, '-o', target], tio), 1);
+    assert.match(tio.err(), /is not a number/);
+    assert.equal(existsSync(target), false);
+  }
 });
 
 test('a bad scenario is refused with every error, exit 2', async () => {
