@@ -20,7 +20,7 @@ async function elsewhere(t: TestContext): Promise<string> {
 }
 
 test('behind HAProxy the chat page chats, shows "Trending now" from the public /stats, and its CSP blocks nothing', async (t) => {
-  const app = await startTestServer(t);
+  const app = await startTestServer(t, { trustProxy: 'loopback' });
   const haproxy = await startHaproxy(t, { backends: [app.url] });
   const track = uniqueTrack('trending');
   // free text trends once three sessions searched it

@@ -22,6 +22,8 @@ async function limited(server: TestServer): Promise<Record<string, number>> {
 }
 
 const refused = /Unexpected server response: 429/;
+/** A test that hangs fails instead of holding the run. */
+const LIMIT = { timeout: 60_000 };
 
 function client(t: TestContext, url: string, from: string, headers?: Record<string, string>) {
   return SamesongClient.connect(url, { localAddress: from, ...(headers ? { ws: { headers } } : {}) }).then(
@@ -77,7 +79,7 @@ async function upgradeStatus(
   return m ? Number(m[1]) : 0;
 }
 
-test('one address holding all the connections it may does not keep another address out', async (t) => {
+test('one address holding all the connections it may does not keep another address out', LIMIT, async (t) => {
   const server = await startTestServer(t, { addressConnections: 5 });
   const held = [];
   for (let i = 0; i < 5; i++) held.push(await client(t, server.url, '127.0.0.2'));
@@ -91,30 +93,34 @@ test('one address holding all the connections it may does not keep another addre
   await client(t, server.url, '127.0.0.2');
 });
 
-test('silent sockets from one address neither fill the server nor block others, and are closed in time', async (t) => {
-  const server = await startTestServer(t, { addressConnections: 2 });
-  // twice the connections in sockets: 4 silent sockets are let in, the 5th is closed at once
-  const silent = [];
-  for (let i = 0; i < 4; i++) silent.push(await rawSocket(t, server.port, '127.0.0.5'));
-  const fifth = await rawSocket(t, server.port, '127.0.0.5');
-  await fifth.closed;
-  assert.equal((await limited(server)).sockets, 1);
-  const health = await new Promise<number>((resolve, reject) => {
-    const req = request(`${server.url}/healthz`, { localAddress: '127.0.0.6', agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+test(
+  'silent sockets from one address neither fill the server nor block others, and are closed in time',
+  LIMIT,
+  async (t) => {
+    const server = await startTestServer(t, { addressConnections: 2 });
+    // twice the connections in sockets: 4 silent sockets are let in, the 5th is closed at once
+    const silent = [];
+    for (let i = 0; i < 4; i++) silent.push(await rawSocket(t, server.port, '127.0.0.5'));
+    const fifth = await rawSocket(t, server.port, '127.0.0.5');
+    await fifth.closed;
+    assert.equal((await limited(server)).sockets, 1);
+    const health = await new Promise<number>((resolve, reject) => {
+      const req = request(`${server.url}/healthz`, { localAddress: '127.0.0.6', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
-  assert.equal(health, 200);
-  assert.equal((await client(t, server.url, '127.0.0.6')).welcome.type, 'welcome');
-  // a socket that sends no request is closed (headers timeout), freeing its place
-  await Promise.all(silent.map((s) => s.closed));
-  await client(t, server.url, '127.0.0.5');
-});
+    assert.equal(health, 200);
+    assert.equal((await client(t, server.url, '127.0.0.6')).welcome.type, 'welcome');
+    // a socket that sends no request is closed (headers timeout), freeing its place
+    await Promise.all(silent.map((s) => s.closed));
+    await client(t, server.url, '127.0.0.5');
+  },
+);
 
-test('new connections per address: a burst, then the rate; others are not affected', async (t) => {
+test('new connections per address: a burst, then the rate; others are not affected', LIMIT, async (t) => {
   const server = await startTestServer(t, { addressBurst: 3, addressRate: 0.01 });
   for (let i = 0; i < 3; i++) (await client(t, server.url, '127.0.0.7')).ws.close();
   await assert.rejects(client(t, server.url, '127.0.0.7'), refused);
@@ -122,45 +128,53 @@ test('new connections per address: a burst, then the rate; others are not affect
   assert.equal((await limited(server)).rate, 1);
 });
 
-test('new chats per address: past the limit a search gets rate_limited, others still search', async (t) => {
-  const server = await startTestServer(t, { addressChats: 3 });
-  const a = await client(t, server.url, '127.0.0.9');
-  for (let i = 0; i < 3; i++) await a.search(uniqueTrack());
-  a.send({ type: 'search', track: uniqueTrack() });
-  const error = await a.next('error');
-  assert.equal(error.code, 'rate_limited');
-  assert.match(error.message, /new chats/);
-  // a second connection from the same address shares the budget
-  const a2 = await client(t, server.url, '127.0.0.9');
-  a2.send({ type: 'search', track: uniqueTrack() });
-  assert.equal((await a2.next('error')).code, 'rate_limited');
-  const b = await client(t, server.url, '127.0.0.10');
-  await b.search(uniqueTrack());
-  assert.equal((await limited(server)).chats, 2);
-});
+test(
+  'new chats per address: past the limit a search gets rate_limited, others still search',
+  LIMIT,
+  async (t) => {
+    const server = await startTestServer(t, { addressChats: 3 });
+    const a = await client(t, server.url, '127.0.0.9');
+    for (let i = 0; i < 3; i++) await a.search(uniqueTrack());
+    a.send({ type: 'search', track: uniqueTrack() });
+    const error = await a.next('error');
+    assert.equal(error.code, 'rate_limited');
+    assert.match(error.message, /new chats/);
+    // a second connection from the same address shares the budget
+    const a2 = await client(t, server.url, '127.0.0.9');
+    a2.send({ type: 'search', track: uniqueTrack() });
+    assert.equal((await a2.next('error')).code, 'rate_limited');
+    const b = await client(t, server.url, '127.0.0.10');
+    await b.search(uniqueTrack());
+    assert.equal((await limited(server)).chats, 2);
+  },
+);
 
-test('reconnect spam: a new session from a former partner’s address is not matched with it again', async (t) => {
-  const server = await startTestServer(t, { nextWindow: 60 });
-  const track = uniqueTrack();
-  const victim = await client(t, server.url, '127.0.0.11');
-  const spam1 = await client(t, server.url, '127.0.0.12');
-  await victim.search(track);
-  spam1.send({ type: 'search', track });
-  await spam1.next('matched');
-  await victim.next('matched');
-  spam1.ws.close(); // ends the chat, as a spammer's "next" by reconnecting does
-  await victim.next('partner_left');
-  await victim.search(track);
-  const spam2 = await client(t, server.url, '127.0.0.12');
-  await spam2.search(track);
-  const other = await client(t, server.url, '127.0.0.13');
-  other.send({ type: 'search', track });
-  const m = await other.next('matched');
-  assert.equal((await victim.next('matched')).chat, m.chat, 'the victim is matched with someone else');
-  assert.equal(server.stats().searching, 1, 'the spammer still waits');
-});
+test(
+  'reconnect spam: a new session from a former partner’s address is not matched with it again',
+  LIMIT,
+  async (t) => {
+    const server = await startTestServer(t, { nextWindow: 60 });
+    const track = uniqueTrack();
+    const victim = await client(t, server.url, '127.0.0.11');
+    const spam1 = await client(t, server.url, '127.0.0.12');
+    await victim.search(track);
+    spam1.send({ type: 'search', track });
+    await spam1.next('matched');
+    await victim.next('matched');
+    spam1.ws.close(); // ends the chat, as a spammer's "next" by reconnecting does
+    await victim.next('partner_left');
+    await victim.search(track);
+    const spam2 = await client(t, server.url, '127.0.0.12');
+    await spam2.search(track);
+    const other = await client(t, server.url, '127.0.0.13');
+    other.send({ type: 'search', track });
+    const m = await other.next('matched');
+    assert.equal((await victim.next('matched')).chat, m.chat, 'the victim is matched with someone else');
+    assert.equal(server.stats().searching, 1, 'the spammer still waits');
+  },
+);
 
-test('an exempt address is not limited', async (t) => {
+test('an exempt address is not limited', LIMIT, async (t) => {
   const server = await startTestServer(t, {
     addressConnections: 1,
     addressBurst: 1,
@@ -174,7 +188,7 @@ test('an exempt address is not limited', async (t) => {
   await assert.rejects(client(t, server.url, '127.0.0.15'), refused, 'others still are');
 });
 
-test('X-Forwarded-For counts only from a trusted proxy: a spoofed one is ignored', async (t) => {
+test('X-Forwarded-For counts only from a trusted proxy: a spoofed one is ignored', LIMIT, async (t) => {
   const untrusting = await startTestServer(t, { addressConnections: 1 });
   await client(t, untrusting.url, '127.0.0.16', { 'x-forwarded-for': '203.0.113.1' });
   await assert.rejects(
@@ -198,7 +212,7 @@ test('X-Forwarded-For counts only from a trusted proxy: a spoofed one is ignored
   );
 });
 
-test('the PROXY protocol gives the client address from a trusted proxy only', async (t) => {
+test('the PROXY protocol gives the client address from a trusted proxy only', LIMIT, async (t) => {
   const server = await startTestServer(t, { addressConnections: 1, trustProxy: '127.0.0.18' });
   const from = (client: string) => `PROXY TCP4 ${client} 127.0.0.1 40000 ${server.port}\r\n`;
   assert.equal(await upgradeStatus(t, server.port, '127.0.0.18', from('198.51.100.1')), 101);
@@ -216,7 +230,7 @@ test('the PROXY protocol gives the client address from a trusted proxy only', as
   assert.equal(await upgradeStatus(t, server.port, '127.0.0.18', from('198.51.100.5')), 101, 'others go on');
 });
 
-test('through HAProxy (send-proxy-v2) the app server counts each client address', async (t) => {
+test('through HAProxy (send-proxy-v2) the app server counts each client address', LIMIT, async (t) => {
   const app = await startTestServer(t, { addressConnections: 1, trustProxy: 'loopback' });
   const haproxy = await startHaproxy(t, { backends: [app.url] });
   await client(t, haproxy.url, '127.0.0.20');
@@ -225,7 +239,7 @@ test('through HAProxy (send-proxy-v2) the app server counts each client address'
   assert.equal((await limited(app)).connections, 1);
 });
 
-test('HAProxy limits connections per source before the app servers see them', async (t) => {
+test('HAProxy limits connections per source before the app servers see them', LIMIT, async (t) => {
   const app = await startTestServer(t, { trustProxy: 'loopback', exemptAddresses: 'loopback' });
   const haproxy = await startHaproxy(t, { backends: [app.url], sourceConnections: 3 });
   for (let i = 0; i < 3; i++) await client(t, haproxy.url, '127.0.0.22');
@@ -250,7 +264,7 @@ function sockjsPoll(url: string, from: string, session: string): Promise<string>
   });
 }
 
-test('SockJS sessions count as connections of their address', async (t) => {
+test('SockJS sessions count as connections of their address', LIMIT, async (t) => {
   const server = await startTestServer(t, { addressConnections: 2 });
   assert.equal(await sockjsPoll(server.url, '127.0.0.24', 'one'), 'o\n');
   assert.equal(await sockjsPoll(server.url, '127.0.0.24', 'two'), 'o\n');
