@@ -117,6 +117,9 @@ async function startServerSide(mode: 'scaled' | 'single', users: number): Promis
       'serve',
       '--port',
       String(port),
+      // the generator's thousands of users come from a few loopback addresses
+      '--exempt-addresses',
+      'loopback',
       ...appArgs,
     ]);
     await waitForPort(port, { host: '127.0.0.1', timeoutMs: 20_000, what: 'samesong serve' });

@@ -193,7 +193,17 @@ try {
   const servePorts = [18_181, 18_182];
   for (const port of servePorts)
     start(
-      on(0, [process.execPath, 'bin/samesong.js', 'serve', '--port', String(port), '--log-level', 'warn']),
+      on(0, [
+        process.execPath,
+        'bin/samesong.js',
+        'serve',
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+        '--exempt-addresses',
+        'loopback',
+      ]),
     );
   await new Promise((r) => setTimeout(r, 2000));
   const serveUrls = servePorts.map((p) => `ws://127.0.0.1:${p}/ws`);

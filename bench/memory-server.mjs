@@ -18,7 +18,12 @@ let port;
 let close;
 if (process.env.BENCH_ROLE === 'samesong') {
   const { startServer } = await import(`${process.env.BENCH_DIST}/server/app-server.js`);
-  const server = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'warn' });
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'warn',
+    exemptAddresses: 'loopback',
+  });
   port = server.port;
   close = () => server.close();
 } else {

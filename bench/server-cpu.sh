@@ -13,7 +13,7 @@ if [[ -n "${PROFILE:-}" ]]; then prof=(--cpu-prof --cpu-prof-dir "$PROFILE"); fi
 log=$(mktemp)
 main=$(realpath "$dist/cli/main.js")
 node "${prof[@]}" --input-type=module \
-  -e "process.exitCode = await (await import('$main')).main(['serve', '--port', '0', '--log-level', 'warn'])" \
+  -e "process.exitCode = await (await import('$main')).main(['serve', '--port', '0', '--log-level', 'warn', '--exempt-addresses', 'loopback'])" \
   >"$log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null || true; rm -f "$log"' EXIT
