@@ -25,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { SamesongClient } from '../src/client/client.js';
 import { startLocalDeployment } from '../src/ops/local-deployment.js';
+import type { RedisAdminOptions } from '../src/ops/redis-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -123,7 +124,7 @@ async function run(name: string, cross: boolean, coalesce: boolean, windowMs?: n
     const app0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
     const sys0 = pids.reduce((s, p) => s + cpuSplit(p)[1], 0);
     const redis0 = cpuSeconds(redisPid);
-    const stats0 = await redisStats(d.redisUrl);
+    const stats0 = await redisStats(d.redis!.adminOptions);
     const n0 = delivered;
     latencies = [];
     const t0 = Date.now();
@@ -133,7 +134,7 @@ async function run(name: string, cross: boolean, coalesce: boolean, windowMs?: n
     const appCpu = pids.reduce((s, p) => s + cpuSeconds(p), 0) - app0;
     const redisCpu = cpuSeconds(redisPid) - redis0;
     const appSys = pids.reduce((s, p) => s + cpuSplit(p)[1], 0) - sys0;
-    const publishes = (await redisStats(d.redisUrl)) - stats0;
+    const publishes = (await redisStats(d.redis!.adminOptions)) - stats0;
     clearInterval(timer);
     return {
       name,
@@ -153,9 +154,9 @@ async function run(name: string, cross: boolean, coalesce: boolean, windowMs?: n
 }
 
 /** Commands redis-server processed so far (publishes dominate under this load). */
-async function redisStats(url: string): Promise<number> {
+async function redisStats(options: RedisAdminOptions): Promise<number> {
   const { Redis } = await import('ioredis');
-  const r = new Redis(url);
+  const r = new Redis(options);
   try {
     const info = await r.info('stats');
     return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);

@@ -7,13 +7,23 @@
 import { EventEmitter } from 'node:events';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { BusDownError, type Bus, type BusEvent, type BusHandler } from './bus.js';
+import { parseRedisUrl, redactRedisUrl, withoutSecret, type RedisTarget } from './redis-url.js';
+
+export { parseRedisNodes } from './redis-url.js';
 
 export interface RedisBusOptions {
-  /** redis://host:port; for a cluster, any node (or several, comma-separated). */
+  /**
+   * redis://[user[:password]@]host:port, rediss:// for TLS; for a cluster, any
+   * node (or several, comma-separated: see ./redis-url.ts).
+   */
   url: string;
   cluster?: boolean;
   /** Name shown in CLIENT LIST. */
   name?: string;
+  /** The password (replaces one in the URL): from SAMESONG_REDIS_PASSWORD, off the command line. */
+  password?: string | undefined;
+  /** CA certificate(s), PEM, that the server's TLS certificate is checked against (rediss://); absent: the system's. */
+  ca?: string | Buffer | undefined;
 }
 
 /** How soon a failed resubscription after an outage is tried again. */
@@ -21,8 +31,14 @@ const RESUBSCRIBE_RETRY_MS = 250;
 const RESUBSCRIBE_TIMEOUT_MS = 5000;
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
-function baseOptions(name: string | undefined): RedisOptions {
+function baseOptions(name: string | undefined, target: RedisTarget, ca: RedisBusOptions['ca']): RedisOptions {
   return {
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.tls ? { tls: ca ? { ca } : {} } : {}),
+    ...(target.db !== 0 ? { db: target.db } : {}),
+    // no CLIENT SETINFO at connect (Redis 7.2+): one command fewer for the ACL to allow
+    disableClientInfo: true,
     enableOfflineQueue: false,
     // A command in flight when the connection drops fails rather than being sent again later:
     // the caller retries it knowing what happened meanwhile (a stored message's sender may have
@@ -35,12 +51,20 @@ function baseOptions(name: string | undefined): RedisOptions {
   };
 }
 
-export function parseRedisNodes(url: string): { host: string; port: number }[] {
-  return url.split(',').map((part) => {
-    const u = new URL(part.includes('://') ? part.trim() : `redis://${part.trim()}`);
-    return { host: u.hostname || '127.0.0.1', port: Number(u.port || 6379) };
-  });
+/**
+ * ioredis listens for one 'error' on a connection's socket (`once`); a TLS
+ * socket whose handshake failed (a certificate not trusted) may emit a second,
+ * which would be thrown as uncaught. Once a connection has reported an error,
+ * its socket's further errors are ignored (the connection is closing anyway).
+ */
+function quietStream(client: Redis): void {
+  const stream = (client as unknown as { stream?: EventEmitter }).stream;
+  if (stream && !quieted.has(stream)) {
+    quieted.add(stream);
+    stream.on('error', () => {});
+  }
 }
+const quieted = new WeakSet<EventEmitter>();
 
 export class RedisBus implements Bus {
   readonly #handlers = new Map<string, BusHandler>();
@@ -54,13 +78,15 @@ export class RedisBus implements Bus {
   #recheck: NodeJS.Timeout | null = null;
   /** When a sharded-subscriber reset was first seen still in progress (0: none). */
   #resetSeenAt = 0;
+  /** The last error a connection reported (why connect() failed: WRONGPASS, NOAUTH…). */
+  #lastError: Error | null = null;
 
-  private constructor(options: RedisBusOptions) {
+  private constructor(options: RedisBusOptions, target: RedisTarget) {
     this.#cluster = options.cluster ?? false;
-    const opts = baseOptions(options.name);
+    const opts = baseOptions(options.name, target, options.ca);
     if (this.#cluster) {
-      const nodes = parseRedisNodes(options.url);
-      const cluster = new Cluster(nodes, {
+      // every node signs in as the first seed says (user, password, TLS): redisOptions
+      const cluster = new Cluster(target.nodes, {
         shardedSubscribers: true,
         enableOfflineQueue: false,
         lazyConnect: true,
@@ -70,35 +96,56 @@ export class RedisBus implements Bus {
       this.#pub = cluster;
       this.#sub = cluster;
       cluster.on('smessage', (channel: string, message: string) => this.#handlers.get(channel)?.(message));
+      cluster.on('node error', (err: Error) => (this.#lastError = err));
       // Each master's connection is watched: one shard down is the bus down for its channels.
       cluster.on('+node', (node: Redis) => {
+        node.on('error', () => quietStream(node));
         node.on('close', () => this.#setUp(false));
         node.on('ready', () => this.#checkUp());
       });
     } else {
-      this.#pub = new Redis(options.url, opts);
-      this.#sub = new Redis(options.url, opts);
+      const { host, port } = target.nodes[0]!;
+      this.#pub = new Redis({ ...opts, host, port });
+      this.#sub = new Redis({ ...opts, host, port });
       this.#sub.on('message', (channel: string, message: string) => this.#handlers.get(channel)?.(message));
     }
     for (const client of new Set([this.#pub, this.#sub])) {
-      client.on('error', () => {
-        /* reconnects by itself; state changes come through 'close' and 'ready' */
+      client.on('error', (err: Error & { lastNodeError?: Error }) => {
+        // reconnects by itself; state changes come through 'close' and 'ready'
+        this.#lastError = err.lastNodeError ?? err;
+        if (client instanceof Redis) quietStream(client);
       });
       client.on('close', () => this.#setUp(false));
       client.on('ready', () => this.#checkUp());
     }
   }
 
-  /** Connects (throws with a clear message when Redis cannot be reached). */
+  /**
+   * Connects (throws with a clear message when Redis cannot be reached or
+   * refuses the credentials; the message never holds the password). A bad URL
+   * throws RedisUrlError.
+   */
   static async connect(options: RedisBusOptions): Promise<RedisBus> {
-    const bus = new RedisBus(options);
+    const target = parseRedisUrl(options.url, {
+      cluster: options.cluster ?? false,
+      password: options.password,
+    });
+    const bus = new RedisBus(options, target);
+    const fail = async (err: unknown) => {
+      await bus.close();
+      const { message } = err as Error;
+      const last = bus.#lastError?.message;
+      // "Connection is closed": what closed it (a refused password) says more
+      const text = last && last !== message ? `${message} (${last})` : message;
+      const why = withoutSecret(text, target.password);
+      return new BusDownError(`cannot connect to Redis at ${redactRedisUrl(options.url)}: ${why}`);
+    };
     try {
       await Promise.all([...new Set([bus.#pub, bus.#sub])].map((c) => c.connect()));
+      if (bus.#cluster) await bus.#mastersReady();
     } catch (err) {
-      await bus.close();
-      throw new BusDownError(`cannot connect to Redis at ${options.url}: ${(err as Error).message}`);
+      throw await fail(err);
     }
-    if (bus.#cluster) await bus.#mastersReady();
     bus.#checkUp();
     return bus;
   }

@@ -1,7 +1,8 @@
 /** `samesong app`: one app server of a scaled deployment, joined to the others through Redis. */
 import { pino } from 'pino';
 import { RedisBus } from '../bus/redis-bus.js';
-import { APP_OPTIONS } from '../cluster/config.js';
+import { redactRedisUrl } from '../bus/redis-url.js';
+import { APP_OPTIONS, redisBusOptions } from '../cluster/config.js';
 import { RedisSessionStore } from '../cluster/session-store.js';
 import { startServer } from '../server/app-server.js';
 import { ServerConfigError } from '../server/config-error.js';
@@ -33,11 +34,16 @@ export const appCommand: Command = {
       return ExitCode.usage;
     }
     const id = (v.id as string) || `app-${newId(3)}`;
+    const busOptions = redisBusOptions(v, id);
+    if (typeof busOptions === 'string') {
+      io.stderr.write(`samesong app: ${busOptions}\nRun 'samesong app --help' for the options.\n`);
+      return ExitCode.usage;
+    }
     const config = toServerConfig({ ...v, 'server-id': id });
     const logger = pino({ level: config.logLevel, base: { server: id } });
     let bus: RedisBus;
     try {
-      bus = await RedisBus.connect({ url: redis, cluster: v.cluster as boolean, name: id });
+      bus = await RedisBus.connect(busOptions);
     } catch (err) {
       io.stderr.write(`samesong app: ${(err as Error).message}\n`);
       return ExitCode.failure;
@@ -67,7 +73,7 @@ export const appCommand: Command = {
       return ExitCode.failure;
     }
     io.stdout.write(
-      `samesong app ${id} listening on ${server.url} (Redis ${redis}, ${String(v.shards)} shard(s))\n` +
+      `samesong app ${id} listening on ${server.url} (Redis ${redactRedisUrl(redis)}, ${String(v.shards)} shard(s))\n` +
         (server.adminUrl ? `  operations: ${server.adminUrl}/dashboard, ${server.adminUrl}/metrics\n` : ''),
     );
     await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 /** `samesong matchmaker`: the matchmaker of one shard (leader, or standby when one leads). */
 import { pino } from 'pino';
 import { RedisBus } from '../bus/redis-bus.js';
-import { MATCHMAKER_OPTIONS, parseShard } from '../cluster/config.js';
+import { MATCHMAKER_OPTIONS, parseShard, redisBusOptions } from '../cluster/config.js';
 import {
   MATCHMAKER_HTTP_OPTIONS,
   metricsPort,
@@ -40,10 +40,17 @@ export const matchmakerCommand: Command = {
       return ExitCode.usage;
     }
     const id = (v.id as string) || `mm${shard.shard}-${newId(3)}`;
+    const busOptions = redisBusOptions(v, id);
+    if (typeof busOptions === 'string') {
+      io.stderr.write(
+        `samesong matchmaker: ${busOptions}\nRun 'samesong matchmaker --help' for the options.\n`,
+      );
+      return ExitCode.usage;
+    }
     const logger = pino({ level: v['log-level'] as string, base: { matchmaker: id } });
     let bus: RedisBus;
     try {
-      bus = await RedisBus.connect({ url: redis, cluster: v.cluster as boolean, name: id });
+      bus = await RedisBus.connect(busOptions);
     } catch (err) {
       io.stderr.write(`samesong matchmaker: ${(err as Error).message}\n`);
       return ExitCode.failure;

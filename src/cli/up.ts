@@ -35,7 +35,12 @@ const OPTIONS: readonly OptionSpec[] = [
     default: true,
     help: 'put HAProxy in front (--no-haproxy: clients balance over the app servers)',
   },
-  { name: 'redis', type: 'string', arg: 'URL', help: 'use this Redis instead of starting redis-server' },
+  {
+    name: 'redis',
+    type: 'string',
+    arg: 'URL',
+    help: 'use this Redis instead of starting redis-server (a password in it reaches the processes through their environment, not their command lines)',
+  },
   {
     name: 'exempt-addresses',
     type: 'string',
@@ -64,6 +69,10 @@ export const upCommand: Command = {
       'plus 0.5 s: 6.5 s by default), so that the chats it held end for their partners. Each exit and\n' +
       'restart is printed. Ctrl-C (SIGINT or SIGTERM) stops everything and restarts nothing; a second\n' +
       'one exits at once, killing what is left.\n' +
+      '\n' +
+      'The redis-server started here lets in only the ACL users of deploy/redis.conf (app, matchmaker,\n' +
+      'admin), with passwords made for the run: each process signs in as its role, its password in its\n' +
+      'environment (SAMESONG_REDIS_PASSWORD), never on a command line.\n' +
       '\n' +
       'Needs the Debian packages redis-server and haproxy. HAProxy holds two sockets per client, so it\n' +
       'reaches its open-file limit at half the clients of one app server; for big load runs point\n' +

@@ -2,7 +2,10 @@
  * Options of the scaled deployment's processes (`samesong app`, `samesong
  * matchmaker`): one spec each, as for `samesong serve`.
  */
-import type { OptionSpec } from '../config/options.js';
+import { readFileSync } from 'node:fs';
+import type { RedisBusOptions } from '../bus/redis-bus.js';
+import { parseRedisUrl, RedisUrlError } from '../bus/redis-url.js';
+import type { OptionSpec, OptionValues } from '../config/options.js';
 import { SERVE_OPTIONS } from '../server/config.js';
 
 const env = (name: string) => [`SAMESONG_${name}`];
@@ -13,7 +16,21 @@ const REDIS_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     env: env('REDIS'),
     arg: 'URL',
-    help: 'Redis to join: redis://host:port (required; for a cluster, any node)',
+    help: 'Redis to join: redis://[USER[:PASSWORD]@]HOST:PORT, rediss:// for TLS (required; for a cluster, any node, or several comma-separated)',
+  },
+  {
+    name: 'redis-password',
+    type: 'string',
+    env: env('REDIS_PASSWORD'),
+    arg: 'PASSWORD',
+    help: "Redis password, instead of one in the URL: set it in the environment, as the command line shows in 'ps'",
+  },
+  {
+    name: 'redis-ca',
+    type: 'string',
+    env: env('REDIS_CA'),
+    arg: 'FILE',
+    help: "CA certificate (PEM) that a rediss:// server's certificate is checked against (default: the system's CAs)",
   },
   {
     name: 'cluster',
@@ -114,6 +131,34 @@ export const MATCHMAKER_OPTIONS: readonly OptionSpec[] = [
   },
   ...SERVE_OPTIONS.filter((o) => o.name === 'search-timeout' || o.name === 'log-level'),
 ];
+
+/**
+ * The bus options from --redis, --redis-password, --redis-ca and --cluster,
+ * or what is wrong with them (a message that never holds the password).
+ */
+export function redisBusOptions(v: OptionValues, name: string): RedisBusOptions | string {
+  const url = v.redis as string;
+  const cluster = v.cluster as boolean;
+  const password = (v['redis-password'] as string | undefined) || undefined;
+  const caFile = (v['redis-ca'] as string | undefined) || undefined;
+  let tls: boolean;
+  try {
+    tls = parseRedisUrl(url, { cluster, password }).tls;
+  } catch (err) {
+    if (err instanceof RedisUrlError) return `--redis: ${err.message}`;
+    throw err;
+  }
+  let ca: Buffer | undefined;
+  if (caFile) {
+    if (!tls) return '--redis-ca is for a TLS Redis: its URL starts with rediss://';
+    try {
+      ca = readFileSync(caFile);
+    } catch (err) {
+      return `cannot read --redis-ca ${caFile}: ${(err as Error).message}`;
+    }
+  }
+  return { url, cluster, name, ...(password ? { password } : {}), ...(ca ? { ca } : {}) };
+}
 
 /** Parses "I/K" into a shard index and count, or an error message. */
 export function parseShard(text: string): { shard: number; shards: number } | string {

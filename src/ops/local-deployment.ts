@@ -2,9 +2,15 @@
  * The whole scaled system on one machine, for real: redis-server, K
  * matchmakers, N app servers (child processes of this one) and HAProxy in
  * front. Used by `samesong up`, the benchmarks and the integration tests.
+ *
+ * The Redis started here signs every client in: the ACL users of
+ * deploy/redis.conf (app, matchmaker, admin) with passwords made for this
+ * run, each process given its role's user in the URL and its password in the
+ * environment (SAMESONG_REDIS_PASSWORD), never on a command line.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatRedisUrl, parseRedisUrl, RedisUrlError } from '../bus/redis-url.js';
 import { APP_OPTIONS } from '../cluster/config.js';
 import { parseArgs } from '../config/options.js';
 import { newId } from '../util/ids.js';
@@ -12,6 +18,7 @@ import { OpsError } from './errors.js';
 import { startHaproxy, type HaproxyHandle } from './haproxy.js';
 import { freePort } from './ports.js';
 import { diedWhileStarting, startProcess, waitUntilListening, type ManagedProcess } from './processes.js';
+import { newRoleUsers, type RedisCredentials, type RedisRole } from './redis-acl.js';
 import {
   startRedisCluster,
   startRedisServer,
@@ -40,7 +47,10 @@ export interface LocalDeploymentOptions {
   /** HAProxy's port (0: a free one); null: no HAProxy. */
   port: number | null;
   host?: string;
-  /** An existing Redis instead of starting one. */
+  /**
+   * An existing Redis instead of starting one. A password in it is handed to
+   * the processes through the environment, not on their command lines.
+   */
   redisUrl?: string;
   /** Start (or, with redisUrl, join) a Redis Cluster of 3 masters: sharded pub/sub. */
   cluster?: boolean;
@@ -89,7 +99,10 @@ export interface LocalDeployment {
   readonly redis: RedisServerHandle | null;
   /** The Redis Cluster started for `cluster: true`. */
   readonly redisCluster: RedisClusterHandle | null;
+  /** The Redis the processes join, without user or password. */
   readonly redisUrl: string;
+  /** Each role's user and password on the Redis started here (null with `redisUrl`). */
+  readonly redisUsers: Readonly<Record<RedisRole, RedisCredentials>> | null;
   /** App server `index` at apps[index]; a restart puts the new process in its place. */
   readonly apps: AppProcess[];
   /** Each shard's first matchmaker at its index, then the standbys; a restart takes its place. */
@@ -152,17 +165,45 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
   try {
     let redis: RedisServerHandle | null = null;
     let redisCluster: RedisClusterHandle | null = null;
-    let redisUrl = o.redisUrl;
-    if (!redisUrl && o.cluster) {
-      redisCluster = await startRedisCluster({ host });
-      stores.push(redisCluster);
-      redisUrl = redisCluster.urls.join(',');
-      progress(`Redis Cluster on ${redisUrl}`);
-    } else if (!redisUrl) {
-      redis = await startRedisServer({ host, persist: true });
-      stores.push(redis);
-      redisUrl = redis.url;
-      progress(`redis-server on ${redisUrl}`);
+    let redisUrl: string;
+    /** What each kind of process is given: --redis, and the environment (its password). */
+    let redisFor: (role: 'app' | 'matchmaker') => { url: string; env: Record<string, string> };
+    let redisUsers: Record<RedisRole, RedisCredentials> | null = null;
+    if (o.redisUrl) {
+      let target;
+      try {
+        target = parseRedisUrl(o.redisUrl, { cluster: o.cluster ?? false });
+      } catch (err) {
+        if (err instanceof RedisUrlError) throw new OpsError('bad_options', err.message);
+        throw err;
+      }
+      const { password, ...rest } = target;
+      redisUrl = formatRedisUrl({ ...rest, username: undefined });
+      const url = formatRedisUrl(rest);
+      const env: Record<string, string> = password ? { SAMESONG_REDIS_PASSWORD: password } : {};
+      redisFor = () => ({ url, env });
+    } else {
+      const users = newRoleUsers();
+      redisUsers = users;
+      const acl = { users: Object.values(users), admin: users.admin.username };
+      const roles = `ACL users ${Object.keys(users).join(', ')}, passwords made for this run`;
+      if (o.cluster) {
+        redisCluster = await startRedisCluster({ host, acl });
+        stores.push(redisCluster);
+        redisUrl = redisCluster.urls.join(',');
+        progress(`Redis Cluster on ${redisUrl} (${roles})`);
+      } else {
+        redis = await startRedisServer({ host, persist: true, acl });
+        stores.push(redis);
+        redisUrl = redis.url;
+        progress(`redis-server on ${redisUrl} (${roles})`);
+      }
+      const target = parseRedisUrl(redisUrl, { cluster: o.cluster ?? false });
+      redisFor = (role) => ({
+        url: formatRedisUrl({ ...target, username: users[role].username }),
+        // an inherited CA file is for some other Redis: ours is not TLS
+        env: { SAMESONG_REDIS_PASSWORD: users[role].password, SAMESONG_REDIS_CA: '' },
+      });
     }
     for (const [i, node] of (redisCluster?.nodes ?? (redis ? [redis] : [])).entries()) {
       watch({
@@ -182,11 +223,12 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
     const perShard = new Map<number, number>();
     /** Starts a matchmaker that keeps `id` and `metricsPort` across restarts. */
     const launchMatchmaker = async (shard: number, id: string, metricsPort: number) => {
+      const { url, env } = redisFor('matchmaker');
       const args = [
         BIN,
         'matchmaker',
         '--redis',
-        redisUrl,
+        url,
         '--shard',
         `${shard}/${shards}`,
         '--id',
@@ -198,7 +240,10 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         String(metricsPort),
         ...(o.matchmakerArgs ?? []),
       ];
-      const proc = own(mmProcs, startProcess(`matchmaker ${id} (shard ${shard}/${shards})`, node, args));
+      const proc = own(
+        mmProcs,
+        startProcess(`matchmaker ${id} (shard ${shard}/${shards})`, node, args, { env }),
+      );
       const mm: MatchmakerProcess = Object.assign(proc, {
         id,
         shard,
@@ -258,13 +303,14 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       const id = `app${index + 1}`;
       const port = apps[index]?.port ?? (await appPort());
       adminPorts[index] ??= await appPort();
+      const { url, env } = redisFor('app');
       const args = [
         ...SERVER_NODE_ARGS,
         ...(o.appNodeArgs ?? []),
         BIN,
         'app',
         '--redis',
-        redisUrl,
+        url,
         '--id',
         id,
         '--shards',
@@ -285,7 +331,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
         adminOrigins,
         ...(o.appArgs ?? []),
       ];
-      const proc = own(appProcs, startProcess(`app server ${id}`, node, args));
+      const proc = own(appProcs, startProcess(`app server ${id}`, node, args, { env }));
       try {
         await waitUntilListening(proc, port, { host, what: `app server ${id}`, timeoutMs: 20_000 });
       } catch (err) {
@@ -342,6 +388,7 @@ export async function startLocalDeployment(o: LocalDeploymentOptions): Promise<L
       redis,
       redisCluster,
       redisUrl,
+      redisUsers,
       apps,
       matchmakers,
       haproxy,

@@ -62,10 +62,15 @@ export function startProcess(
   name: string,
   file: string,
   args: readonly string[],
-  options: { cwd?: string } = {},
+  /** `env`: variables set for the child on top of this process's environment (secrets: not on argv). */
+  options: { cwd?: string; env?: Readonly<Record<string, string>> } = {},
 ): ManagedProcess {
   installExitHook();
-  const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, {
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
   live.add(child);
   let tail = '';
   const keep = (chunk: Buffer) => {

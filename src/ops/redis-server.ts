@@ -5,7 +5,8 @@
  * local launcher.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +14,7 @@ import { Redis } from 'ioredis';
 import { OpsError } from './errors.js';
 import { freePort } from './ports.js';
 import { findExecutable, startProcess, waitUntilListening, type ManagedProcess } from './processes.js';
+import { aclFileLine, type RedisAclUser, type RedisCredentials } from './redis-acl.js';
 
 export const REDIS_PACKAGE = 'redis-server';
 export const REDIS_CLI_PACKAGE = 'redis-tools';
@@ -31,17 +33,57 @@ export interface RedisServerOptions {
    * Absent: none, unless `configFile` turns it on.
    */
   persist?: boolean;
+  /**
+   * ACL users (./redis-acl.ts): written, passwords hashed, to an ACL file in
+   * `dir` (mode 0600, never on the command line), with the `default` user
+   * off, so that every client signs in. The helpers sign in as `admin`, one
+   * of `users` that may run everything. Not with a `configFile` that has
+   * `user` lines of its own (Redis takes users from one place only).
+   */
+  acl?: RedisAcl;
+  /**
+   * Serve TLS only (rediss://): on the port, with this certificate and key;
+   * clients are not asked for a certificate (they sign in with a password).
+   * `caFile` (default: the certificate itself, self-signed) is what peers'
+   * certificates are checked against (other nodes of a TLS Redis Cluster).
+   */
+  tls?: RedisServerTls;
   /** Extra `--name value` arguments. */
   args?: readonly string[];
   startTimeoutMs?: number;
 }
 
+export interface RedisAcl {
+  users: readonly RedisAclUser[];
+  /** The name of the user the helpers sign in as. */
+  admin: string;
+}
+
+export interface RedisServerTls {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+}
+
+/** How to connect to a server as its admin (ioredis options). */
+export interface RedisAdminOptions {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls?: { ca: Buffer };
+}
+
 export interface RedisServerHandle {
   readonly host: string;
   readonly port: number;
-  /** redis://host:port */
+  /** redis://host:port (rediss:// with TLS); never with credentials. */
   readonly url: string;
   readonly dir: string;
+  /** The admin user's credentials, with `acl`; null without. */
+  readonly admin: RedisCredentials | null;
+  /** How the helpers connect to it: its address, as its admin, over TLS when it serves TLS. */
+  readonly adminOptions: RedisAdminOptions;
   process(): ManagedProcess;
   /** Stops the server (SIGTERM). */
   stop(): Promise<void>;
@@ -56,14 +98,38 @@ const ATTEMPTS = 3;
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const binary = findExecutable('redis-server', REDIS_PACKAGE);
   const host = options.host ?? '127.0.0.1';
+  let admin: RedisCredentials | null = null;
+  if (options.acl) {
+    const name = options.acl.admin;
+    const user = options.acl.users.find((u) => u.username === name);
+    if (!user) throw new OpsError('bad_options', `the Redis admin user ${name} is not one of the ACL users`);
+    admin = { username: user.username, password: user.password };
+  }
+  const tls = options.tls;
+  const ca = tls ? readFileSync(tls.caFile ?? tls.certFile) : null;
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'samesong-redis-')));
   const fixedPort = options.port !== undefined && options.port !== 0;
+  let aclFile: string | null = null;
+  if (options.acl) {
+    aclFile = join(dir, 'users.acl');
+    const lines = [
+      'user default off resetpass resetkeys resetchannels -@all',
+      ...options.acl.users.map(aclFileLine),
+    ];
+    await writeFile(aclFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  }
 
   const launch = async (port: number): Promise<ManagedProcess> => {
     const args = [
       ...(options.configFile ? [options.configFile] : []),
-      ...['--port', String(port), '--bind', host, '--save', ''],
+      ...(tls
+        ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile]
+        : ['--port', String(port)]),
+      ...(tls ? ['--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile ?? tls.certFile] : []),
+      ...(tls ? ['--tls-auth-clients', 'no'] : []),
+      ...(aclFile ? ['--aclfile', aclFile] : []),
+      ...['--bind', host, '--save', ''],
       // persistence as asked; with a config file and nothing asked, as the file says
       ...(options.persist === true
         ? ['--appendonly', 'yes', '--appendfsync', 'everysec']
@@ -104,8 +170,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     host,
     port,
-    url: `redis://${host}:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://${host}:${port}`,
     dir,
+    admin,
+    adminOptions: { host, port, ...(admin ?? {}), ...(ca ? { tls: { ca } } : {}) },
     process: () => current,
     async stop() {
       if (stopped) return;
@@ -127,13 +195,17 @@ export interface RedisClusterOptions {
   masters?: number;
   host?: string;
   startTimeoutMs?: number;
+  /** The same ACL users on every node (see RedisServerOptions.acl). */
+  acl?: RedisAcl;
+  /** TLS on every node, between nodes too (see RedisServerOptions.tls). */
+  tls?: RedisServerTls;
 }
 
 export interface RedisClusterHandle {
   readonly nodes: readonly RedisServerHandle[];
   /** Seed addresses for a cluster client. */
   readonly startupNodes: readonly { host: string; port: number }[];
-  /** redis://host:port of every node. */
+  /** redis://host:port (rediss:// with TLS) of every node. */
   readonly urls: readonly string[];
   /**
    * Starts every node again on its ports (each keeps its nodes.conf, so its
@@ -164,19 +236,32 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         await startRedisServer({
           host,
           startTimeoutMs: options.startTimeoutMs,
+          ...(options.acl ? { acl: options.acl } : {}),
+          ...(options.tls ? { tls: options.tls } : {}),
           args: [
             ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
             ...['--cluster-node-timeout', '5000', '--cluster-port', String(busPort)],
+            ...(options.tls ? ['--tls-cluster', 'yes'] : []),
           ],
         }),
       );
     }
     const addresses = nodes.map((n) => `${host}:${n.port}`);
+    const admin = nodes[0]!.admin;
+    const tls = options.tls;
     try {
       await promisify(execFile)(
         cli,
-        ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
-        { timeout: options.startTimeoutMs ?? 30_000 },
+        [
+          ...(admin ? ['--user', admin.username] : []),
+          ...(tls ? ['--tls', '--cacert', tls.caFile ?? tls.certFile] : []),
+          ...['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+        ],
+        {
+          timeout: options.startTimeoutMs ?? 30_000,
+          // the password through the environment, not the command line
+          ...(admin ? { env: { ...process.env, REDISCLI_AUTH: admin.password } } : {}),
+        },
       );
     } catch (err) {
       const e = err as Error & { stdout?: string; stderr?: string };
@@ -217,7 +302,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
 
 /** A node's cluster_state ('ok', 'fail'), or why it could not be read. */
 async function clusterState(node: RedisServerHandle): Promise<string> {
-  const redis = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  const redis = new Redis({ ...node.adminOptions, lazyConnect: true, maxRetriesPerRequest: 0 });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -231,7 +316,7 @@ async function clusterState(node: RedisServerHandle): Promise<string> {
 }
 
 async function waitForClusterOk(node: RedisServerHandle, timeoutMs: number): Promise<void> {
-  const redis = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis({ ...node.adminOptions, lazyConnect: true, maxRetriesPerRequest: 1 });
   redis.on('error', () => {
     /* retried below */
   });

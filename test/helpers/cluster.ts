@@ -7,8 +7,10 @@ import { pino } from 'pino';
 import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBusNetwork } from '../../src/bus/memory-bus.js';
 import { RedisBus } from '../../src/bus/redis-bus.js';
+import { formatRedisUrl, parseRedisUrl } from '../../src/bus/redis-url.js';
 import { MemorySessionStore, RedisSessionStore, type SessionStore } from '../../src/cluster/session-store.js';
 import { startMatchmaker, type MatchmakerHandle } from '../../src/matchmaker/service.js';
+import type { RedisCredentials } from '../../src/ops/redis-acl.js';
 import { startServer, type ServerHandle } from '../../src/server/app-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { SamesongClient } from '../../src/client/client.js';
@@ -21,6 +23,10 @@ export interface ClusterSpec {
   /** Redis URL (with `cluster: true` for Redis Cluster); memory bus when absent. */
   redis?: string;
   cluster?: boolean;
+  /** Sign in to Redis as these users: app servers as `app`, matchmakers as `matchmaker`. */
+  redisUsers?: { app: RedisCredentials; matchmaker: RedisCredentials };
+  /** The CA a rediss:// Redis's certificate is checked against. */
+  redisCa?: Buffer;
   config?: Partial<ServerConfig>;
   coalesce?: boolean;
   heartbeatMs?: number;
@@ -55,9 +61,23 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   const deadAfterMs = spec.deadAfterMs ?? 600;
   const prefix = spec.idPrefix ?? '';
 
-  const newBus = async (name: string): Promise<{ bus: Bus; redis: RedisBus | null }> => {
+  const newBus = async (
+    name: string,
+    role: 'app' | 'matchmaker',
+  ): Promise<{ bus: Bus; redis: RedisBus | null }> => {
     if (!spec.redis) return { bus: network.connect(), redis: null };
-    const bus = await RedisBus.connect({ url: spec.redis, cluster: spec.cluster ?? false, name });
+    const cluster = spec.cluster ?? false;
+    const user = spec.redisUsers?.[role];
+    const url = user
+      ? formatRedisUrl({ ...parseRedisUrl(spec.redis, { cluster }), username: user.username })
+      : spec.redis;
+    const bus = await RedisBus.connect({
+      url,
+      cluster,
+      name,
+      ...(user ? { password: user.password } : {}),
+      ...(spec.redisCa ? { ca: spec.redisCa } : {}),
+    });
     return { bus, redis: bus };
   };
 
@@ -65,7 +85,7 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   const apps: ServerHandle[] = [];
   let n = 0;
   const addApp = async (id = `${prefix}app${++n}`) => {
-    const { bus, redis } = await newBus(id);
+    const { bus, redis } = await newBus(id, 'app');
     const store: SessionStore = redis
       ? new RedisSessionStore(redis.redis, id, grace)
       : new MemorySessionStore(memoryEntries, id, grace);
@@ -85,7 +105,7 @@ export async function startCluster(t: TestContext, spec: ClusterSpec): Promise<T
   const matchmakers: MatchmakerHandle[] = [];
   let m = 0;
   const addMatchmaker = async (shard: number) => {
-    const { bus, redis } = await newBus(`${prefix}mm${shard}`);
+    const { bus, redis } = await newBus(`${prefix}mm${shard}`, 'matchmaker');
     const handle = await startMatchmaker({
       bus,
       redis: redis ? redis.redis : null,

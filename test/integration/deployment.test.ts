@@ -15,6 +15,7 @@ import {
   type LocalDeploymentOptions,
 } from '../../src/ops/local-deployment.js';
 import { startRedisServer } from '../../src/ops/redis-server.js';
+import { aclDenials, rawClient } from '../helpers/redis.js';
 import { uniqueTrack } from '../helpers/server.js';
 
 /** Small protocol timers so failures show in seconds. */
@@ -32,7 +33,17 @@ async function deploy(t: TestContext, o: Partial<LocalDeploymentOptions> = {}) {
   const clients: SamesongClient[] = [];
   t.after(async () => {
     for (const c of clients) c.ws.terminate();
-    await deployment.stop();
+    try {
+      // every process signed in as its role (deploy/redis.conf's ACL users), and nothing it
+      // did was refused: a too-narrow ACL would show here (and as NOPERM errors)
+      const nodes = deployment.redisCluster?.nodes ?? (deployment.redis ? [deployment.redis] : []);
+      for (const node of nodes) {
+        if (node.process().hasExited()) continue;
+        assert.deepEqual(await aclDenials(node), [], `what the ACL of ${node.url} refused`);
+      }
+    } finally {
+      await deployment.stop();
+    }
   });
   const connect = async (url: string) => {
     const c = await SamesongClient.connect(url, { timeoutMs: 15_000 });
@@ -76,8 +87,9 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, timeout
 
 test('through HAProxy: members on different app servers chat, and a dropped one resumes on the other', async (t) => {
   const { deployment: d, connect } = await deploy(t, { port: 0, appArgs: ['--resume-grace', '10'] });
+  const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   for (const app of d.apps) {
-    const argv = readFileSync(`/proc/${app.process.pid}/cmdline`, 'utf8').split('\0');
+    const argv = argvOf(app.process.pid);
     assert.ok(
       argv.includes('--max-semi-space-size=2'),
       `app servers run with a small young generation: ${argv}`,
@@ -102,6 +114,25 @@ test('through HAProxy: members on different app servers chat, and a dropped one 
   const page = await SamesongClient.connect(d.url, { ws: { origin: d.url } });
   page.ws.terminate();
   await assert.rejects(SamesongClient.connect(d.url, { ws: { origin: 'https://evil.example' } }), /403/);
+  // Redis signs every process in as its role; passwords go through the environment, never argv
+  const users = d.redisUsers!;
+  assert.ok(users, 'the Redis started here has ACL users');
+  for (const [role, procs] of [
+    ['app', d.apps.map((a) => a.process)],
+    ['matchmaker', d.matchmakers],
+  ] as const) {
+    for (const proc of procs) {
+      const argv = argvOf(proc.pid);
+      assert.equal(argv[argv.indexOf('--redis') + 1], `redis://${role}@127.0.0.1:${d.redis!.port}`);
+      for (const { password } of Object.values(users)) assert.ok(!argv.join(' ').includes(password));
+      const env = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+      assert.ok(env.includes(`SAMESONG_REDIS_PASSWORD=${users[role].password}`), `${role}'s password`);
+      assert.doesNotMatch(proc.output(), new RegExp(users[role].password));
+    }
+  }
+  const nobody = rawClient(t, { host: d.redis!.host, port: d.redis!.port });
+  await nobody.connect();
+  await assert.rejects(nobody.ping(), /NOAUTH/);
   const a = await connect(d.url);
   let b = await connect(d.url);
   for (let i = 0; i < 10 && b.welcome.server === a.welcome.server; i++) b = await connect(d.url);

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
-import { DEPLOY_DIR } from '../../src/ops/haproxy.js';
+import { REDIS_CONF, newRedisPassword, withPasswords } from '../../src/ops/redis-acl.js';
+import { startRedisServer } from '../../src/ops/redis-server.js';
 import { startRedis, startRedisCluster } from '../helpers/redis.js';
 
 const connect = (t: import('node:test').TestContext, url: string) => {
@@ -23,9 +26,22 @@ test('startRedis runs a real redis-server that answers PING on a loopback port',
   assert.deepEqual(await client.config('GET', 'appendonly'), ['appendonly', 'no']);
 });
 
-test('deploy/redis.conf loads, with its pub/sub output buffer limits and an append-only file', async (t) => {
-  const redis = await startRedis(t, { configFile: join(DEPLOY_DIR, 'redis.conf') });
-  const client = connect(t, redis.url);
+test('deploy/redis.conf as shipped does not start: its ACL passwords are placeholders to replace', async () => {
+  await assert.rejects(
+    startRedisServer({ configFile: REDIS_CONF }),
+    /password hash must be exactly 64 characters/,
+  );
+});
+
+test('deploy/redis.conf loads once its passwords are set, with its pub/sub output buffer limits and an append-only file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'samesong-conf-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const passwords = { app: newRedisPassword(), matchmaker: newRedisPassword(), admin: newRedisPassword() };
+  const configFile = join(dir, 'redis.conf');
+  await writeFile(configFile, withPasswords(await readFile(REDIS_CONF, 'utf8'), passwords));
+  const redis = await startRedis(t, { configFile });
+  await assert.rejects(connect(t, redis.url).ping(), /NOAUTH/);
+  const client = connect(t, `redis://admin:${passwords.admin}@${redis.host}:${redis.port}`);
   const [, limits] = (await client.config('GET', 'client-output-buffer-limit')) as [string, string];
   assert.match(limits, /pubsub 268435456 67108864 60/);
   assert.deepEqual(await client.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'noeviction']);
