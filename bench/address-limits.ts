@@ -20,12 +20,11 @@
  *
  *   npm run build && npx tsx bench/address-limits.ts [--connections 5000] [--rounds 8]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { startServe } from './lib/serve.js';
 import { AddressLimits, type AddressEntry } from '../src/server/address-limits.js';
 import { addressMatcher } from '../src/server/client-address.js';
 import { systemClock } from '../src/util/clock.js';
@@ -41,34 +40,6 @@ const CONNECTIONS = Math.min(Math.max(Number(values.connections), 100), 50_000);
 const ROUNDS = Math.min(Math.max(Number(values.rounds), 2), 40);
 const INFLIGHT = 100;
 const SOURCES = 64;
-const ROOT = new URL('..', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  return port;
-}
-
-async function startServe(extra: string[]): Promise<{ server: ChildProcess; url: string }> {
-  const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    ['--max-semi-space-size=2', `${ROOT}bin/samesong.js`, 'serve', '--port', String(port), ...extra],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SAMESONG_LOG_LEVEL: 'warn' } },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {
-      if (i > 100) throw new Error('samesong serve did not start');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { server, url };
-}
 
 /** Opens one connection from `from`, waits for welcome, closes it, waits for the close. */
 function cycle(wsUrl: string, from: string): Promise<void> {

@@ -16,13 +16,13 @@
  *
  *   npm run build && npx tsx bench/trending-flood.ts [--searches 1000000] [--connections 1000] [--rate 10000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
+import { startServe } from './lib/serve.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,15 +36,6 @@ const SEARCHES = Math.min(Math.max(Number(values.searches), 1), 2_000_000);
 const CONNECTIONS = Math.min(Math.max(Number(values.connections), 1), 1000);
 const INFLIGHT = Math.min(Math.max(Number(values.inflight), 1), 1000);
 const RATE = Math.min(Math.max(Number(values.rate), 1), 1_000_000);
-const ROOT = new URL('..', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  return port;
-}
 
 async function metrics(base: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -65,20 +56,9 @@ async function settledHeap(server: ChildProcess, base: string): Promise<number> 
   return (await metrics(base)).get('nodejs_heap_size_used_bytes') ?? NaN;
 }
 
-async function startServe(): Promise<{ server: ChildProcess; base: string; admin: string }> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const server = spawn(
-    process.execPath,
+async function startFloodServe(): Promise<{ server: ChildProcess; base: string; admin: string }> {
+  const { server, url, admin } = await startServe(
     [
-      '--expose-gc',
-      '--max-semi-space-size=2',
-      '--import',
-      'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())',
-      `${ROOT}bin/samesong.js`,
-      'serve',
-      '--port',
-      String(port),
       '--rate',
       '1000000',
       '--burst',
@@ -90,21 +70,10 @@ async function startServe(): Promise<{ server: ChildProcess; base: string; admin
       // the flood's 1,000 connections share one address: the cap is measured, not the new-chat limit
       '--exempt-addresses',
       'loopback',
-      '--admin-listen',
-      `127.0.0.1:${adminPort}`,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SAMESONG_LOG_LEVEL: 'warn' } },
+    ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())'],
   );
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      if (i > 100) throw new Error('samesong serve did not start');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { server, base, admin: `http://127.0.0.1:${adminPort}` };
+  return { server, base: url, admin };
 }
 
 /** A worker thread polling /stats every 10 ms until told to stop; answers with the latencies (ms). */
@@ -216,7 +185,7 @@ interface Row {
 }
 
 async function scenario(name: string, track: (i: number, c: number) => string): Promise<Row> {
-  const { server, base, admin } = await startServe();
+  const { server, base, admin } = await startFloodServe();
   try {
     const sockets: WebSocket[] = [];
     for (let i = 0; i < CONNECTIONS; i += 100) {

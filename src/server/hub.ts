@@ -381,23 +381,20 @@ export class Hub implements ConnectionOwner<Session>, HubInbound {
       const sb = this.#currentSearch(b);
       if (sa && sb) {
         this.#metrics.matches.inc();
-        const [fromA, fromB] = [sa.conn?.address?.tag, sb.conn?.address?.tag];
-        this.#enterChat(
-          sa,
-          chat,
-          track,
-          new LocalPartner(sb, this.#local),
-          sb.name ?? anonymousName(sb.id),
-          fromB,
-        );
-        this.#enterChat(
-          sb,
-          chat,
-          track,
-          new LocalPartner(sa, this.#local),
-          sa.name ?? anonymousName(sa.id),
-          fromA,
-        );
+        for (const [s, other] of [
+          [sa, sb],
+          [sb, sa],
+        ] as const) {
+          const partner = new LocalPartner(other, this.#local);
+          this.#enterChat(
+            s,
+            chat,
+            track,
+            partner,
+            other.name ?? anonymousName(other.id),
+            other.conn?.address?.tag,
+          );
+        }
         return true;
       }
       for (const live of [sa, sb]) if (live) this.#ports.matching.seek(this.#seeker(live, live.activity));
