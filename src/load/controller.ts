@@ -15,6 +15,7 @@ import { LATENCY_NAMES, type LatencyName } from './metric-names.js';
 import { totalDurationMs, type Plan } from './plan.js';
 import { derive, evaluate, RESULTS_VERSION, type Results } from './results.js';
 import { defaultSources } from './sources.js';
+import { checkHooks } from './scripted-user.js';
 import { StatsSampler } from './stats-sampler.js';
 import { expectedUsers, rateForUsers } from './session-model.js';
 
@@ -61,6 +62,7 @@ export interface LoadHandle {
 export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
   const overrides = o.overrides ?? {};
   const plan = planFromJob({ text: o.text, file: o.file, overrides });
+  await checkHooks(plan, o.file);
   if (plan.targets.length === 0)
     throw new Error('no target: give --target ws://HOST:PORT/ws or `targets:` in the scenario');
   const users = expectedUsers(plan);

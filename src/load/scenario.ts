@@ -10,7 +10,7 @@ import { Checker, type ScenarioIssue } from './checker.js';
 import type { Distribution } from './distributions.js';
 import { LATENCY_NAMES } from './metric-names.js';
 import type { Catalogue, Ensure, Phase, Plan, ReferenceUserSpec, UserSpec } from './plan.js';
-import { parseCsv, parseSteps } from './script-steps.js';
+import { checkReferences, parseCsv, parseSteps } from './script-steps.js';
 
 export class ScenarioError extends Error {
   readonly code = 'SCENARIO_INVALID';
@@ -213,13 +213,15 @@ function parseUser(c: Checker, p: (string | number)[], raw: unknown, baseDir: st
     const steps =
       o.steps === undefined
         ? (c.error([...p, 'steps'], 'is required'), [])
-        : parseSteps(c, [...p, 'steps'], o.steps);
+        : parseSteps(c, [...p, 'steps'], o.steps, baseDir);
     const variables: Record<string, string> = {};
     if (o.variables !== undefined) {
       const v = c.object([...p, 'variables'], o.variables, Object.keys(o.variables as object));
       for (const [k, val] of Object.entries(v ?? {})) variables[k] = String(val);
     }
     const csv = o.csv === undefined ? [] : parseCsv(c, [...p, 'csv'], o.csv, baseDir);
+    const defined = new Set(['track', ...Object.keys(variables), ...Object.keys(csv[0] ?? {})]);
+    checkReferences(c, [...p, 'steps'], steps, defined);
     return { kind, name, weight, variables, csv, steps };
   }
   const d = REFERENCE_DEFAULTS;

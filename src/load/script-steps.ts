@@ -3,7 +3,7 @@
  * branch, close, drop and call (a JS/TS function hook), parsed and checked
  * like every other part of a scenario.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Checker, Path } from './checker.js';
 import type { Step } from './plan.js';
@@ -11,17 +11,17 @@ import type { Step } from './plan.js';
 const OPS = ['connect', 'send', 'expect', 'think', 'loop', 'branch', 'close', 'drop', 'call'];
 const MAX_WHILE_ITERATIONS = 1_000_000;
 
-export function parseSteps(c: Checker, path: Path, raw: unknown): Step[] {
+export function parseSteps(c: Checker, path: Path, raw: unknown, baseDir = '.'): Step[] {
   const list = c.list(path, raw);
   const steps: Step[] = [];
   list?.forEach((item, i) => {
-    const s = parseStep(c, [...path, i], item);
+    const s = parseStep(c, [...path, i], item, baseDir);
     if (s) steps.push(s);
   });
   return steps;
 }
 
-function parseStep(c: Checker, p: Path, raw: unknown): Step | undefined {
+function parseStep(c: Checker, p: Path, raw: unknown, baseDir: string): Step | undefined {
   const line = c.line(p);
   if (raw === 'connect' || raw === 'close' || raw === 'drop') return { op: raw, line };
   const o = c.object(p, raw, OPS);
@@ -88,7 +88,8 @@ function parseStep(c: Checker, p: Path, raw: unknown): Step | undefined {
       const steps =
         l.steps === undefined
           ? (c.error([...q, 'steps'], 'is required'), [])
-          : parseSteps(c, [...q, 'steps'], l.steps);
+          : parseSteps(c, [...q, 'steps'], l.steps, baseDir);
+      if (whileExpr !== undefined) checkCondition(c, [...q, 'while'], whileExpr);
       return { op, count, whileExpr, maxIterations, steps, line };
     }
     case 'branch': {
@@ -100,8 +101,9 @@ function parseStep(c: Checker, p: Path, raw: unknown): Step | undefined {
           : c.number([...q, 'probability'], b.probability, { min: 0, max: 1 });
       const ifExpr = b.if === undefined ? undefined : c.string([...q, 'if'], b.if);
       if (b.probability === undefined && b.if === undefined) c.error(q, 'needs probability or if');
-      const then = b.then === undefined ? [] : parseSteps(c, [...q, 'then'], b.then);
-      const otherwise = b.else === undefined ? [] : parseSteps(c, [...q, 'else'], b.else);
+      if (ifExpr !== undefined) checkCondition(c, [...q, 'if'], ifExpr);
+      const then = b.then === undefined ? [] : parseSteps(c, [...q, 'then'], b.then, baseDir);
+      const otherwise = b.else === undefined ? [] : parseSteps(c, [...q, 'else'], b.else, baseDir);
       return { op, probability, ifExpr, then, else: otherwise, line };
     }
     case 'call': {
@@ -109,10 +111,97 @@ function parseStep(c: Checker, p: Path, raw: unknown): Step | undefined {
       const module = spec && c.string([...q, 'module'], spec.module);
       const exportName =
         spec?.export === undefined ? 'default' : (c.string([...q, 'export'], spec.export) ?? 'default');
+      if (module && !existsSync(resolve(baseDir, module)))
+        c.error([...q, 'module'], `${module} does not exist (looked for ${resolve(baseDir, module)})`);
       return module ? { op, module, exportName, line } : undefined;
     }
   }
   return undefined;
+}
+
+const REFERENCE = /\$\{(\w+)\}/g;
+const COMPARISON = /^(.*?)\s*(==|!=|<=|>=|<|>)\s*(.*)$/;
+
+/**
+ * A condition (`loop.while`, `branch.if`) must be one operand, or two joined by
+ * one of ==, !=, <, <=, >, >=, each operand text or a ${name}; anything else
+ * (an operand missing, a second comparison, an unclosed ${) is an error here,
+ * not a condition that is silently always true or false.
+ */
+function checkCondition(c: Checker, path: Path, expr: string): void {
+  const text = expr.replace(REFERENCE, 'x');
+  if (/\$\{/.test(text)) return c.error(path, `"${expr}": a \${ with no matching } or no name in it`);
+  const m = COMPARISON.exec(text);
+  const operands = m ? [m[1]!, m[3]!] : [text];
+  if (operands.some((o) => o.trim() === ''))
+    return c.error(path, `"${expr}": a comparison needs an operand on each side`);
+  if (operands.some((o) => /==|!=|<|>/.test(o)))
+    return c.error(path, `"${expr}": one comparison at most (==, !=, <, <=, >, >=)`);
+}
+
+/**
+ * Checks every ${name} a script uses against what is defined where it is used:
+ * its variables, its CSV columns, `track`, and what an `expect` captured in an
+ * earlier step (in a branch: in either arm; in a loop: in its body), and a
+ * loop's index `i` from its loop on. After a
+ * `call` anything may be defined (a hook sets ctx.vars), so names are not
+ * checked past one. An unknown name would be sent as "" on every run.
+ */
+export function checkReferences(c: Checker, path: Path, steps: readonly Step[], defined: Set<string>): void {
+  walk(c, path, steps, defined, { open: false });
+}
+
+function walk(
+  c: Checker,
+  path: Path,
+  steps: readonly Step[],
+  defined: Set<string>,
+  state: { open: boolean },
+): void {
+  const check = (p: Path, value: unknown) => {
+    if (state.open) return;
+    for (const name of referencesIn(value))
+      if (!defined.has(name))
+        c.error(
+          p,
+          `\${${name}} is not defined here (defined: ${[...defined].sort().join(', ') || 'nothing'}; ` +
+            'a name comes from variables, the CSV columns, track, or an earlier capture)',
+        );
+  };
+  steps.forEach((s, i) => {
+    const p = [...path, i, s.op];
+    switch (s.op) {
+      case 'send':
+        return check(p, s.json);
+      case 'expect':
+        for (const name of Object.keys(s.capture)) defined.add(name);
+        return;
+      case 'loop':
+        // the loop's index, ${i}, is set before its condition is read
+        defined.add('i');
+        if (s.whileExpr !== undefined) check([...p, 'while'], s.whileExpr);
+        return walk(c, [...p, 'steps'], s.steps, defined, state);
+      case 'branch': {
+        if (s.ifExpr !== undefined) check([...p, 'if'], s.ifExpr);
+        const then = new Set(defined);
+        const otherwise = new Set(defined);
+        walk(c, [...p, 'then'], s.then, then, state);
+        walk(c, [...p, 'else'], s.else, otherwise, state);
+        for (const name of [...then, ...otherwise]) defined.add(name);
+        return;
+      }
+      case 'call':
+        state.open = true;
+        return;
+    }
+  });
+}
+
+function referencesIn(value: unknown): string[] {
+  if (typeof value === 'string') return [...value.matchAll(REFERENCE)].map((m) => m[1]!);
+  if (Array.isArray(value)) return value.flatMap(referencesIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(referencesIn);
+  return [];
 }
 
 /** Reads a CSV file (header row, comma-separated, optional double quotes) into rows. */

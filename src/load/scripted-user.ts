@@ -7,7 +7,9 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { sample, type Rng } from './distributions.js';
-import type { ScriptedUserSpec, Step } from './plan.js';
+import type { Plan, ScriptedUserSpec, Step } from './plan.js';
+import type { ScenarioIssue } from './checker.js';
+import { ScenarioError } from './scenario.js';
 import { wallNow, type UserHost, type UserSocket, type VirtualUser } from './user-host.js';
 
 /** What a `call` hook receives. */
@@ -87,8 +89,9 @@ export class ScriptedUser implements VirtualUser {
         return new Promise((r) => setTimeout(r, sample(s.delay, rng)));
       case 'loop':
         for (let i = 0; i < (s.count ?? s.maxIterations); i++) {
-          if (s.whileExpr !== undefined && !condition(s.whileExpr, this.vars)) break;
+          // the loop's index, ${i}, is set first: a while condition may use it
           this.vars.i = i;
+          if (s.whileExpr !== undefined && !condition(s.whileExpr, this.vars)) break;
           await this.steps(s.steps);
         }
         return;
@@ -107,9 +110,7 @@ export class ScriptedUser implements VirtualUser {
         this.ws?.terminate();
         return;
       case 'call': {
-        const url = pathToFileURL(resolve(this.baseDir, s.module)).href;
-        if (!hooks.has(url)) hooks.set(url, import(url) as Promise<Record<string, unknown>>);
-        const fn = (await hooks.get(url)!)[s.exportName];
+        const fn = (await hookModule(this.baseDir, s.module))[s.exportName];
         if (typeof fn !== 'function') throw new Error(`${s.module} exports no function "${s.exportName}"`);
         await (fn as ScriptHook)({
           vars: this.vars,
@@ -209,6 +210,46 @@ export class ScriptedUser implements VirtualUser {
       ws.close(1000);
     } else done();
   }
+}
+
+/** A hook module, imported once per process. */
+function hookModule(baseDir: string, module: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(resolve(baseDir, module)).href;
+  if (!hooks.has(url)) hooks.set(url, import(url) as Promise<Record<string, unknown>>);
+  return hooks.get(url)!;
+}
+
+/**
+ * Imports every module a scripted user `call`s and checks that it exports the
+ * function named, before the run: a module that fails to load, or lacks the
+ * export, is a scenario error (file:line), not a run in which every user fails.
+ */
+export async function checkHooks(plan: Plan, file: string): Promise<void> {
+  const issues: ScenarioIssue[] = [];
+  const visit = async (steps: readonly Step[]): Promise<void> => {
+    for (const s of steps) {
+      if (s.op === 'loop') await visit(s.steps);
+      else if (s.op === 'branch') {
+        await visit(s.then);
+        await visit(s.else);
+      } else if (s.op === 'call') {
+        const field = `call ${s.module}`;
+        try {
+          const fn = (await hookModule(plan.baseDir, s.module))[s.exportName];
+          if (typeof fn !== 'function')
+            issues.push({ field, line: s.line, message: `exports no function "${s.exportName}"` });
+        } catch (err) {
+          issues.push({
+            field,
+            line: s.line,
+            message: `cannot be loaded: ${(err as Error).message.split('\n')[0]}`,
+          });
+        }
+      }
+    }
+  };
+  for (const u of plan.users) if (u.kind === 'script') await visit(u.steps);
+  if (issues.length > 0) throw new ScenarioError(file, issues);
 }
 
 /** Replaces "${name}" in every string of a JSON value; a string that is only "${name}" keeps the value's type. */
