@@ -98,6 +98,8 @@ export interface Ensure {
   msgsLost?: number;
   /** Most msgs_duplicate (repeated protocol seq) allowed. */
   msgsDuplicate?: number;
+  /** Most scripted users allowed to fail (a step failed: an expect timed out, a hook threw). */
+  scriptFailures?: number;
 }
 
 export interface Plan {

@@ -184,7 +184,7 @@ export function renderReport(r: Results): string {
   const checkRows = r.ensure.checks
     .map(
       (c) =>
-        `<tr class="${c.passed ? 'ok' : 'fail'}"><th>${esc(c.name)}</th><td>${num(c.actual, 3)}</td><td>${num(c.limit, 3)}</td><td>${c.passed ? 'ok' : 'FAIL'}</td></tr>`,
+        `<tr class="${c.passed ? 'ok' : 'fail'}"><th>${esc(c.name)}</th><td>${c.samples === 0 ? 'no samples' : num(c.actual, 3)}</td><td>${num(c.limit, 3)}</td><td>${c.passed ? 'ok' : 'FAIL'}</td></tr>`,
     )
     .join('');
   const t = r.totals;

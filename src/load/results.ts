@@ -26,6 +26,8 @@ export interface Check {
   limit: number;
   actual: number;
   passed: boolean;
+  /** For a latency threshold: the samples behind it. None fails the check: nothing was measured. */
+  samples?: number;
 }
 
 export interface Results {
@@ -94,11 +96,14 @@ export function evaluate(
   for (const l of ensure.latency) {
     const key = KEY[l.percentile];
     const actual = key ? r.latency[l.metric as LatencyName][key] : pct(l.metric as LatencyName, l.percentile);
+    const samples = r.latency[l.metric as LatencyName].count;
     checks.push({
       name: `${l.metric} p${l.percentile} (ms)`,
       limit: l.maxMs,
       actual,
-      passed: actual <= l.maxMs,
+      // a threshold on a metric with no samples measured nothing: it fails, and says why
+      passed: samples > 0 && actual <= l.maxMs,
+      samples,
     });
   }
   const add = (name: string, limit: number | undefined, actual: number) => {
@@ -109,6 +114,7 @@ export function evaluate(
   add('lost_messages', ensure.lostMessages, r.totals.messages_lost);
   add('msgs_lost', ensure.msgsLost, r.totals.msgs_lost ?? 0);
   add('msgs_duplicate', ensure.msgsDuplicate, r.totals.msgs_duplicate ?? 0);
+  add('script_failures', ensure.scriptFailures, r.totals.script_failures ?? 0);
   return { passed: checks.every((c) => c.passed), checks };
 }
 
@@ -169,10 +175,13 @@ export function summaryTable(r: Results): string {
   out.push(
     `errors: ${errs.length ? errs.join(', ') : 'none'}; raced (a say crossed the end of its chat, not a fault): ${t.errors_raced ?? 0}; unexpected closes: ${closes.length ? closes.join(', ') : 'none'}; error rate ${(r.derived.errorRate * 100).toFixed(2)}%`,
   );
+  if (t.script_failures) out.push(`script failures: ${t.script_failures} scripted users failed a step`);
   if (r.ensure.checks.length > 0) {
     out.push('');
     for (const c of r.ensure.checks)
-      out.push(`${c.passed ? 'ok  ' : 'FAIL'} ${c.name}: ${fmt(c.actual)} (limit ${fmt(c.limit)})`);
+      out.push(
+        `${c.passed ? 'ok  ' : 'FAIL'} ${c.name}: ${c.samples === 0 ? 'no samples' : fmt(c.actual)} (limit ${fmt(c.limit)})`,
+      );
     out.push(r.ensure.passed ? 'thresholds: passed' : 'thresholds: FAILED');
   }
   return out.join('\n') + '\n';

@@ -280,6 +280,7 @@ function parseEnsure(c: Checker, raw: unknown): Ensure {
     'lost_messages',
     'msgs_lost',
     'msgs_duplicate',
+    'script_failures',
   ]);
   if (!o) return ensure;
   for (const metric of LATENCY_NAMES) {
@@ -306,6 +307,11 @@ function parseEnsure(c: Checker, raw: unknown): Ensure {
     ensure.msgsLost = c.number(['ensure', 'msgs_lost'], o.msgs_lost, { min: 0, integer: true });
   if (o.msgs_duplicate !== undefined)
     ensure.msgsDuplicate = c.number(['ensure', 'msgs_duplicate'], o.msgs_duplicate, {
+      min: 0,
+      integer: true,
+    });
+  if (o.script_failures !== undefined)
+    ensure.scriptFailures = c.number(['ensure', 'script_failures'], o.script_failures, {
       min: 0,
       integer: true,
     });
