@@ -145,11 +145,13 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
     });
   };
   const progressTimer = setInterval(() => report(Math.min(totalMs, Date.now() - startAt)), 1000);
+  /** When the run was told to stop before its end (Ctrl-C), ms after its start. */
+  let interruptedAtMs: number | null = null;
 
   const done = Promise.all([pool.done, ...agents.map((a) => a.done)]).then(async () => {
     clearInterval(progressTimer);
-    // The last line says the run is complete, whatever the timer's phase.
-    report(totalMs);
+    // The last line says how far the run got: complete, whatever the timer's phase, or where it was stopped.
+    report(interruptedAtMs ?? totalMs);
     await sampler.close();
     await agentServer?.close();
     agg.finish();
@@ -207,9 +209,14 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
       series: rows,
       stats: sampler.samples,
       ensure: { passed: true, checks: [] },
+      ...(interruptedAtMs !== null ? { interrupted: { atMs: interruptedAtMs, plannedMs: totalMs } } : {}),
     };
     results.ensure = evaluate(plan.ensure, results, pct);
-    if (lost.length > 0) results.ensure.passed = false;
+    // a lost agent's share of the load was not run: the run fails, and the checks say why
+    if (lost.length > 0) {
+      results.ensure.checks.push({ name: 'agents lost', limit: 0, actual: lost.length, passed: false });
+      results.ensure.passed = false;
+    }
     return results;
   });
 
@@ -217,6 +224,7 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
     plan,
     done,
     stop() {
+      interruptedAtMs ??= Math.max(0, Math.min(totalMs, Date.now() - startAt));
       pool.stop();
       for (const a of agents) a.stop();
     },

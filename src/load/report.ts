@@ -36,6 +36,10 @@ export function checkNumbers(r: Results): void {
       throw new Error(`not a results file of samesong load: ${path} is not a number`);
   };
   must('durationMs', r.durationMs);
+  if (r.interrupted) {
+    must('interrupted.atMs', r.interrupted.atMs);
+    must('interrupted.plannedMs', r.interrupted.plannedMs);
+  }
   for (const [k, v] of Object.entries(r.totals ?? {})) must(`totals.${k}`, v);
   for (const [name, l] of Object.entries(r.latency ?? {}))
     for (const [k, v] of Object.entries(l)) must(`latency.${name}.${k}`, v);
@@ -210,12 +214,16 @@ export function renderReport(r: Results): string {
       ? `<table><caption>Thresholds</caption><tr><th></th><th>actual</th><th>limit</th><th></th></tr>${checkRows}</table>`
       : '') +
     `</div>`;
+  const interrupted = r.interrupted
+    ? `<p class="fail">Interrupted at ${num(r.interrupted.atMs / 1000, 1)} s of ${num(r.interrupted.plannedMs / 1000, 0)} s planned: the figures cover that part only.</p>`
+    : '';
   const verdict =
-    r.ensure.checks.length === 0
+    interrupted +
+    (r.ensure.checks.length === 0
       ? ''
       : r.ensure.passed
         ? '<p class="ok">All thresholds passed.</p>'
-        : '<p class="fail">Thresholds FAILED.</p>';
+        : '<p class="fail">Thresholds FAILED.</p>');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>samesong load report: ${esc(r.scenario)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

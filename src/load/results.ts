@@ -65,6 +65,8 @@ export interface Results {
   series: SecondRow[];
   stats: StatsSample[];
   ensure: { passed: boolean; checks: Check[] };
+  /** Present when the run was stopped before its planned end (Ctrl-C): where, and how long it was to last. */
+  interrupted?: { atMs: number; plannedMs: number };
 }
 
 export function derive(t: Record<CounterName, number>): Results['derived'] {
@@ -134,6 +136,10 @@ export function summaryTable(r: Results): string {
   out.push(
     `scenario ${r.scenario} (${r.file}), ${(r.durationMs / 1000).toFixed(0)} s against ${r.targets.join(', ')}`,
   );
+  if (r.interrupted)
+    out.push(
+      `INTERRUPTED at ${(r.interrupted.atMs / 1000).toFixed(1)} s of ${(r.interrupted.plannedMs / 1000).toFixed(0)} s planned: the figures cover that part only`,
+    );
   out.push(
     `generator: ${r.generator.workers} worker process(es)${r.generator.agents.length ? `, agents ${r.generator.agents.join(', ')}` : ''}; peak ${r.generator.peakConnected} connected` +
       (r.generator.memoryPerUserBytes !== null

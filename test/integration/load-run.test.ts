@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { startAgent } from '../../src/load/agent.js';
 import { startLoad } from '../../src/load/controller.js';
-import type { Results } from '../../src/load/results.js';
+import { renderReport } from '../../src/load/report.js';
+import { summaryTable, type Results } from '../../src/load/results.js';
 import { shortScenario } from '../helpers/scenarios.js';
 import { startTestServer } from '../helpers/server.js';
 import { captureIO } from '../helpers/capture-io.js';
@@ -185,4 +186,25 @@ test('an agent joins a controller, takes a share, and its counts are merged', as
   );
   const serverMatches = (await server.metrics.matches.get()).values[0]?.value ?? 0;
   assert.equal(serverMatches * 2, r.totals.users_matched);
+});
+
+test('a run stopped early is marked interrupted in its results, summary, report and last progress line', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  const progress: number[] = [];
+  const run = await startLoad({
+    file: 'long.yaml',
+    text: shortScenario(target, { duration: '20s' }),
+    workers: 0,
+    onProgress: (p) => progress.push(p.elapsedMs),
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  run.stop();
+  const r = await run.done;
+  assert.ok(r.interrupted, 'marked');
+  assert.equal(r.interrupted.plannedMs, 20_000);
+  assert.ok(r.interrupted.atMs > 500 && r.interrupted.atMs < 10_000, `stopped at ${r.interrupted.atMs} ms`);
+  assert.equal(progress.at(-1), r.interrupted.atMs, 'the last progress line tells where it stopped');
+  assert.match(summaryTable(r), /INTERRUPTED at \d+\.\d s of 20 s planned/);
+  assert.match(renderReport(r), /Interrupted at \d+\.\d s of 20 s planned/);
 });
