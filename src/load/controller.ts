@@ -17,7 +17,7 @@ import { derive, evaluate, RESULTS_VERSION, type Results } from './results.js';
 import { defaultSources } from './sources.js';
 import { checkHooks } from './scripted-user.js';
 import { StatsSampler } from './stats-sampler.js';
-import { expectedUsers, rateForUsers } from './session-model.js';
+import { expectedUsers, peakUsersReached, rateForUsers } from './session-model.js';
 
 export interface LoadOptions {
   file: string;
@@ -72,6 +72,13 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
       `--users ${overrides.users}: peak ${rate.toFixed(1)} new users/s, by Little's law over a ` +
         `${(sessionMs / 1000).toFixed(1)} s expected time online (docs/load.md)`,
     );
+    const reached = peakUsersReached(plan, sessionMs);
+    if (reached < overrides.users * 0.9)
+      o.log?.(
+        `warning: --users ${overrides.users} is not reached: users stay online ${(sessionMs / 1000).toFixed(0)} s ` +
+          `on average, and this ${(totalDurationMs(plan) / 1000).toFixed(0)} s run peaks at about ` +
+          `${Math.round(reached)} users; give a --duration of several times the time online, or --rate`,
+      );
   }
   const workers = o.workers ?? workersFor(users);
   const sources = o.sources ?? defaultSources(plan.targets, users);

@@ -14,7 +14,8 @@
  * stay`, the default) is online for its whole session length.
  */
 import { Rng, sample } from './distributions.js';
-import { peakRate, type Plan, type ReferenceUserSpec } from './plan.js';
+import { rateAt } from './arrival-schedule.js';
+import { peakRate, totalDurationMs, type Plan, type ReferenceUserSpec } from './plan.js';
 
 /** What the timeline needs beyond the user's own distributions. */
 export interface MatchModel {
@@ -94,4 +95,24 @@ export function expectedUsers(plan: Plan): number {
 export function rateForUsers(plan: Plan, users: number): { rate: number; sessionMs: number } {
   const sessionMs = planSessionMs(plan);
   return { rate: sessionMs > 0 ? (users * 1000) / sessionMs : 0, sessionMs };
+}
+
+/**
+ * The most users the plan holds at once over its run, when each stays online
+ * `sessionMs` on average (taken as exponential): arrivals so far, each still
+ * online with probability e^(-age/session). A run shorter than a few times the
+ * session never reaches Little's law's steady state: this is what it reaches.
+ */
+export function peakUsersReached(plan: Plan, sessionMs: number): number {
+  const total = totalDurationMs(plan);
+  if (sessionMs <= 0 || total <= 0) return 0;
+  const stepMs = Math.max(10, total / 2000);
+  const decay = Math.exp(-stepMs / sessionMs);
+  let online = 0;
+  let peak = 0;
+  for (let t = 0; t < total; t += stepMs) {
+    online = online * decay + (rateAt(plan.phases, t).rate * stepMs) / 1000;
+    peak = Math.max(peak, online);
+  }
+  return peak;
 }

@@ -230,3 +230,30 @@ test('an agent killed mid-run is reported lost by the controller, and the exit c
   assert.match(r.generator.lost[0]!.why, /before the end of the run/);
   assert.equal(r.ensure.passed, false);
 });
+
+test('--users that a short --duration cannot reach is warned about, with the population it does reach', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1, exemptAddresses: 'loopback' });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  const c = captureIO();
+  const code = await main(
+    [
+      'load',
+      'scenarios/heyso.yaml',
+      '--target',
+      target,
+      '--users',
+      '20',
+      '--duration',
+      '2s',
+      '--workers',
+      '0',
+      '--quiet',
+    ],
+    c.io,
+  );
+  assert.ok(code === 0 || code === 3, c.out() + c.err());
+  assert.match(
+    c.out(),
+    /warning: --users 20 is not reached: users stay online \d+ s on average, and this 2 s run peaks at about \d+ users/,
+  );
+});

@@ -9,6 +9,7 @@ import {
   expectedUsers,
   matchModelOf,
   meanSessionMs,
+  peakUsersReached,
   planSessionMs,
   rateForUsers,
   sampleSessionMs,
@@ -105,4 +106,17 @@ test('arrivals at the rate --users picks hold about that many users at once (see
   }
   const mean = online.reduce((a, b) => a + b, 0) / online.length;
   assert.ok(Math.abs(mean - target) / target < 0.06, `${mean} users online for --users ${target}`);
+});
+
+test('a run shorter than the time online peaks below the --users asked for, and the estimate says how far', () => {
+  // heyso's users stay online about 180 s: --users 500 --duration 30s reaches only a fraction
+  const plan = heyso();
+  const short = applyOverrides(plan, { users: 500, durationMs: 30_000 });
+  const { sessionMs } = rateForUsers(short, 500);
+  const reached = peakUsersReached(short, sessionMs);
+  assert.ok(reached > 40 && reached < 120, `reached ${reached.toFixed(0)}`);
+  // a run of many times the time online reaches the steady state of Little's law
+  const long = applyOverrides(plan, { users: 500, durationMs: 3_600_000 });
+  const steady = peakUsersReached(long, rateForUsers(long, 500).sessionMs);
+  assert.ok(Math.abs(steady - 500) / 500 < 0.05, `steady ${steady.toFixed(0)}`);
 });
