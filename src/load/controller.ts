@@ -210,6 +210,7 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
       totals,
       errors: agg.errors,
       closes: agg.closes,
+      connectFailures: agg.connectFailures,
       derived,
       latency,
       histograms,

@@ -23,6 +23,8 @@ export interface Snapshot {
   counters: Partial<Record<CounterName, number>>;
   errors: Record<string, number>;
   closes: Record<string, number>;
+  /** Connections that failed to open, by reason (connectFailureReason); absent from older agents. */
+  connectFailures?: Record<string, number>;
   gauges: Partial<Record<GaugeName, number>>;
   histograms: Partial<Record<LatencyName, string>>;
 }
@@ -45,6 +47,7 @@ export class Recorder {
   readonly #histograms = new Map<LatencyName, Histogram>();
   #errors: Record<string, number> = {};
   #closes: Record<string, number> = {};
+  #connectFailures: Record<string, number> = {};
 
   inc(name: CounterName, n = 1): void {
     this.#counts[COUNTER_INDEX.get(name)!]! += n;
@@ -60,6 +63,12 @@ export class Recorder {
   error(code: string): void {
     this.#errors[code] = (this.#errors[code] ?? 0) + 1;
     this.inc('errors');
+  }
+
+  /** A connection that failed to open, and why (connectFailureReason). */
+  connectFailed(reason: string): void {
+    this.#connectFailures[reason] = (this.#connectFailures[reason] ?? 0) + 1;
+    this.inc('connect_errors');
   }
 
   unexpectedClose(code: number | string): void {
@@ -80,9 +89,18 @@ export class Recorder {
       if (h.totalCount > 0) histograms[name] = encodeHistogram(h);
       h.reset();
     }
-    const snap = { second, counters, errors: this.#errors, closes: this.#closes, gauges, histograms };
+    const snap = {
+      second,
+      counters,
+      errors: this.#errors,
+      closes: this.#closes,
+      connectFailures: this.#connectFailures,
+      gauges,
+      histograms,
+    };
     this.#errors = {};
     this.#closes = {};
+    this.#connectFailures = {};
     return snap;
   }
 }
@@ -122,3 +140,20 @@ export const percentileMs = (h: Histogram, p: number) =>
   h.totalCount === 0 ? 0 : ms(h.getValueAtPercentile(p));
 
 export { LATENCY_NAMES };
+
+/**
+ * Why a connection failed to open, in a few words from a bounded set: the
+ * system's error code (ECONNREFUSED, ETIMEDOUT, EADDRNOTAVAIL…), `tls` and the
+ * certificate problem (tls DEPTH_ZERO_SELF_SIGNED_CERT…), or `http` and the
+ * status the server answered the upgrade with (http 429, http 403…).
+ */
+export function connectFailureReason(err: (Error & { code?: unknown }) | null | undefined): string {
+  if (!err) return 'closed';
+  const status = /Unexpected server response: (\d{3})/.exec(err.message);
+  if (status) return `http ${status[1]}`;
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL/.test(code)) return `tls ${code}`;
+  if (/^E[A-Z]+$/.test(code)) return code;
+  if (/handshake|Invalid Sec-WebSocket|Unexpected server response/i.test(err.message)) return 'bad handshake';
+  return 'other';
+}

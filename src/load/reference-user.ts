@@ -15,6 +15,7 @@
  * and dropped. A `msg` without `seq` (an older server) is not checked.
  */
 import { sample } from './distributions.js';
+import { connectFailureReason } from './metrics.js';
 import type { ReferenceUserSpec } from './plan.js';
 import type { TimerOwner } from './timer-heap.js';
 import { wallNow, type UserHost, type UserSocket, type VirtualUser } from './user-host.js';
@@ -54,8 +55,9 @@ function onMessage(this: UserSocket, data: Buffer): void {
 function onClose(this: UserSocket, code: number): void {
   (this as Sock).owner?.closed(code);
 }
-function onError(): void {
-  // 'close' follows every 'error'; it does the counting.
+function onError(this: UserSocket, err: Error): void {
+  // 'close' follows every 'error'; it does the counting, with the reason kept here
+  (this as Sock).owner?.socketError(err);
 }
 
 export class ReferenceUser implements VirtualUser, TimerOwner {
@@ -64,6 +66,7 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
   private state = S.Connecting;
   private bad: boolean;
   private arrivedAt = 0;
+  private failure: Error | null = null;
   private sessionEnd = 0;
   private searchesLeft = 0;
   private msgsLeft = 0;
@@ -325,9 +328,14 @@ export class ReferenceUser implements VirtualUser, TimerOwner {
     this.ws?.terminate();
   }
 
+  /** The socket's error, while connecting: why the connection failed to open. */
+  socketError(err: Error): void {
+    if (this.state === S.Connecting) this.failure ??= err;
+  }
+
   closed(code: number): void {
     const rec = this.host.rec;
-    if (this.state === S.Connecting) rec.inc('connect_errors');
+    if (this.state === S.Connecting) rec.connectFailed(connectFailureReason(this.failure));
     else if (!this.isOpen) rec.inc('connects_abandoned');
     else if (this.state !== S.Closing) rec.unexpectedClose(code);
     this.setInChat(false);

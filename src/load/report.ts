@@ -41,6 +41,7 @@ export function checkNumbers(r: Results): void {
     must('interrupted.plannedMs', r.interrupted.plannedMs);
   }
   for (const [k, v] of Object.entries(r.totals ?? {})) must(`totals.${k}`, v);
+  for (const [k, v] of Object.entries(r.connectFailures ?? {})) must(`connectFailures.${k}`, v);
   for (const [name, l] of Object.entries(r.latency ?? {}))
     for (const [k, v] of Object.entries(l)) must(`latency.${name}.${k}`, v);
   r.ensure?.checks?.forEach((c, i) => {
@@ -52,6 +53,17 @@ export function checkNumbers(r: Results): void {
     for (const group of [row.counters, row.gauges, row.p50, row.p99])
       for (const [k, v] of Object.entries(group ?? {})) if (v !== undefined) must(`series[${i}].${k}`, v);
   });
+}
+
+/** Why connections failed to open, by reason (none: no table). */
+function failureTable(byReason: Record<string, number> | undefined): string {
+  const rows = Object.entries(byReason ?? {}).sort((a, b) => b[1] - a[1]);
+  if (rows.length === 0) return '';
+  return (
+    '<table><caption>Connect failures</caption>' +
+    rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${num(v, 0)}</td></tr>`).join('') +
+    '</table>'
+  );
 }
 
 function niceMax(v: number): number {
@@ -210,6 +222,7 @@ export function renderReport(r: Results): string {
       .map(([k, v]) => `<tr><th>${esc(String(k))}</th><td>${num(v, 0)}</td></tr>`)
       .join('') +
     `</table>` +
+    failureTable(r.connectFailures) +
     (checkRows
       ? `<table><caption>Thresholds</caption><tr><th></th><th>actual</th><th>limit</th><th></th></tr>${checkRows}</table>`
       : '') +

@@ -59,6 +59,8 @@ export interface Results {
   totals: Record<CounterName, number>;
   errors: Record<string, number>;
   closes: Record<string, number>;
+  /** Connections that failed to open, by reason (absent in files written before it existed). */
+  connectFailures?: Record<string, number>;
   derived: { errorRate: number; noMatchRate: number; messagesUnaccounted: number };
   latency: Record<LatencyName, LatencySummary>;
   histograms: Partial<Record<LatencyName, string>>;
@@ -167,7 +169,7 @@ export function summaryTable(r: Results): string {
   }
   out.push('');
   out.push(
-    `users: ${t.arrivals} arrived (${t.arrivals_late} late, ${t.arrivals_dropped} dropped), ${t.connects} connected, ${t.connect_errors} failed to connect, ${t.bad_drops} dropped on purpose`,
+    `users: ${t.arrivals} arrived (${t.arrivals_late} late, ${t.arrivals_dropped} dropped), ${t.connects} connected, ${t.connect_errors} failed to connect${failures(r)}, ${t.bad_drops} dropped on purpose`,
   );
   out.push(
     `searches: ${t.searches}, matched users ${t.users_matched}, no_match ${t.no_match} (${(r.derived.noMatchRate * 100).toFixed(1)}%), search timeouts ${t.search_timeouts}`,
@@ -191,4 +193,10 @@ export function summaryTable(r: Results): string {
     out.push(r.ensure.passed ? 'thresholds: passed' : 'thresholds: FAILED');
   }
   return out.join('\n') + '\n';
+}
+
+/** " (ECONNREFUSED 3, http 429 2)": why connections failed, most frequent first. */
+function failures(r: Results): string {
+  const byReason = Object.entries(r.connectFailures ?? {}).sort((a, b) => b[1] - a[1]);
+  return byReason.length ? ` (${byReason.map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
 }

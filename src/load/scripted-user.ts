@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { sample, type Rng } from './distributions.js';
+import { connectFailureReason } from './metrics.js';
 import type { Plan, ScriptedUserSpec, Step } from './plan.js';
 import type { ScenarioIssue } from './checker.js';
 import { ScenarioError } from './scenario.js';
@@ -138,7 +139,8 @@ export class ScriptedUser implements VirtualUser {
       this.inbox.push({ raw, msg });
       this.wake?.();
     });
-    ws.on('error', () => {});
+    let failure: Error | null = null;
+    ws.on('error', (err) => (failure ??= err));
     return new Promise((resolve, reject) => {
       ws.once('open', () => {
         this.connected = true;
@@ -149,7 +151,7 @@ export class ScriptedUser implements VirtualUser {
       });
       ws.once('close', (code) => {
         if (!this.connected) {
-          this.host.rec.inc('connect_errors');
+          this.host.rec.connectFailed(connectFailureReason(failure));
           reject(new StepFailed('connect failed'));
         } else if (!this.closing) this.host.rec.unexpectedClose(code);
         this.ws = null;

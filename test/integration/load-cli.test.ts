@@ -257,3 +257,31 @@ test('--users that a short --duration cannot reach is warned about, with the pop
     /warning: --users 20 is not reached: users stay online \d+ s on average, and this 2 s run peaks at about \d+ users/,
   );
 });
+
+test('connections that fail to open are counted by reason: refused, or the status the server answered', async (t) => {
+  // nothing listens on port 1: ECONNREFUSED
+  const dir = tmp();
+  const out = join(dir, 'refused.json');
+  const c = captureIO();
+  writeFileSync(join(dir, 'refused.yaml'), reference('ws://127.0.0.1:1/ws', '1s'));
+  assert.equal(
+    await main(['load', join(dir, 'refused.yaml'), '--workers', '0', '--quiet', '--out', out], c.io),
+    0,
+    c.out() + c.err(),
+  );
+  const refused = JSON.parse(readFileSync(out, 'utf8')) as Results;
+  assert.ok(refused.totals.connect_errors > 0);
+  assert.deepEqual(refused.connectFailures, { ECONNREFUSED: refused.totals.connect_errors });
+  assert.match(c.out(), /failed to connect \(ECONNREFUSED \d+\)/);
+
+  // a server past its per-address burst answers the upgrade 429
+  const server = await startTestServer(t, { searchTimeout: 1, addressBurst: 3, addressRate: 0.01 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  writeFileSync(join(dir, 'limited.yaml'), reference(target, '2s'));
+  const l = captureIO();
+  const limitedOut = join(dir, 'limited.json');
+  await main(['load', join(dir, 'limited.yaml'), '--workers', '0', '--quiet', '--out', limitedOut], l.io);
+  const limited = JSON.parse(readFileSync(limitedOut, 'utf8')) as Results;
+  assert.ok((limited.connectFailures?.['http 429'] ?? 0) > 0, JSON.stringify(limited.connectFailures));
+  assert.match(l.out(), /http 429 \d+/);
+});

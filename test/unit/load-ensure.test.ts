@@ -6,7 +6,7 @@ import {
   type CounterName,
   type LatencyName,
 } from '../../src/load/metric-names.js';
-import type { LatencySummary } from '../../src/load/metrics.js';
+import { connectFailureReason, type LatencySummary } from '../../src/load/metrics.js';
 import { evaluate, summaryTable, type Results } from '../../src/load/results.js';
 import { parseScenario } from '../../src/load/scenario.js';
 
@@ -86,4 +86,21 @@ test('ensure can gate on script failures, and the summary tells them', () => {
   const text = summaryTable(results(figures({ totals: { script_failures: 3 } }), failed));
   assert.match(text, /script failures: 3 scripted users failed a step/);
   assert.match(text, /FAIL script_failures: 3 \(limit 0\)/);
+});
+
+test('a failed connection is named by its cause from a bounded set', () => {
+  const e = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+  assert.equal(connectFailureReason(e('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED')), 'ECONNREFUSED');
+  assert.equal(connectFailureReason(e('Unexpected server response: 429')), 'http 429');
+  assert.equal(
+    connectFailureReason(e('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')),
+    'tls DEPTH_ZERO_SELF_SIGNED_CERT',
+  );
+  assert.equal(
+    connectFailureReason(e('Hostname/IP does not match', 'ERR_TLS_CERT_ALTNAME_INVALID')),
+    'tls ERR_TLS_CERT_ALTNAME_INVALID',
+  );
+  assert.equal(connectFailureReason(e('Invalid Sec-WebSocket-Accept header')), 'bad handshake');
+  assert.equal(connectFailureReason(e('something else entirely')), 'other');
+  assert.equal(connectFailureReason(null), 'closed');
 });
