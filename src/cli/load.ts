@@ -48,6 +48,18 @@ export const LOAD_OPTIONS: readonly OptionSpec[] = [
     help: 'generator processes (0: this process) [default: enough for the open-file limit, at least one per core]',
   },
   {
+    name: 'ca',
+    type: 'string',
+    arg: 'FILE',
+    help: "PEM certificate(s) to trust for wss:// targets, besides the system's CAs",
+  },
+  {
+    name: 'insecure',
+    type: 'bool',
+    default: false,
+    help: 'accept any certificate of a wss:// target (a test server with a self-signed one)',
+  },
+  {
     name: 'source',
     type: 'list',
     arg: 'ADDRS',
@@ -150,6 +162,16 @@ async function runLoad(args: ParsedArgs, io: CommandIO): Promise<number> {
   } catch (err) {
     errors.push((err as Error).message);
   }
+  let ca: string | undefined;
+  if (v.ca !== undefined) {
+    try {
+      ca = readFileSync(v.ca as string, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        errors.push(`--ca ${String(v.ca)} holds no PEM certificate`);
+    } catch (err) {
+      errors.push(`--ca: cannot read ${String(v.ca)}: ${(err as Error).message}`);
+    }
+  }
   const listen = /^(.+):(\d+)$/.exec(v.listen as string);
   if (!listen) errors.push(`--listen must be HOST:PORT, got "${String(v.listen)}"`);
   if (errors.length > 0) {
@@ -177,6 +199,7 @@ async function runLoad(args: ParsedArgs, io: CommandIO): Promise<number> {
       },
       workers: v.workers as number | undefined,
       sources,
+      ...(ca !== undefined || v.insecure ? { tls: { ca, insecure: v.insecure as boolean } } : {}),
       agents: v.agents as number,
       listen: { host: listen![1]!, port: Number(listen![2]) },
       onListening: (url) => io.stdout.write(`agents join with: samesong load agent --controller ${url}\n`),

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Aggregate } from './aggregate.js';
 import { startAgentServer, type AgentLink, type AgentServer } from './agent-server.js';
 import { rateAt } from './arrival-schedule.js';
-import { planFromJob, type Job, type Overrides } from './job.js';
+import { planFromJob, type Job, type Overrides, type TlsOptions } from './job.js';
 import { startLocalPool, workersFor, type PoolEvents } from './local-pool.js';
 import { encodeHistogram, percentileMs } from './metrics.js';
 import { LATENCY_NAMES, type LatencyName } from './metric-names.js';
@@ -27,6 +27,8 @@ export interface LoadOptions {
   workers?: number;
   /** Local source addresses; default: enough loopback addresses for the users when every target is loopback. */
   sources?: string[];
+  /** How wss:// targets' certificates are checked. */
+  tls?: TlsOptions;
   /** Wait for this many agents before starting. */
   agents?: number;
   listen?: { host: string; port: number };
@@ -110,6 +112,7 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
     overrides,
     runId,
     sources,
+    ...(o.tls ? { tls: o.tls } : {}),
   };
   let offset = 0;
   const jobFor = (i: number): Omit<Job, 'startAt'> => {

@@ -30,6 +30,15 @@ export interface Job {
   runId: string;
   /** Local source addresses to spread connections over (empty: the system's choice). */
   sources: string[];
+  /** How wss:// targets' certificates are checked (default: against the system's CAs). */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** PEM certificate(s) to trust, besides the system's CAs (--ca). */
+  ca?: string;
+  /** Accept any certificate (--insecure): for a test server with a self-signed one. */
+  insecure?: boolean;
 }
 
 export function planFromJob(job: Pick<Job, 'text' | 'file' | 'overrides'>): Plan {

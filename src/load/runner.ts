@@ -18,7 +18,7 @@ import { openSocket, wallNow, type UserHost, type VirtualUser } from './user-hos
 
 export interface RunnerOptions extends Pick<
   Job,
-  'share' | 'offset' | 'seed' | 'startAt' | 'runId' | 'sources'
+  'share' | 'offset' | 'seed' | 'startAt' | 'runId' | 'sources' | 'tls'
 > {
   plan: Plan;
   onSnapshot(s: Snapshot): void;
@@ -82,7 +82,7 @@ export class Runner implements UserHost {
     const url = targets[this.#target++ % targets.length]!;
     const src =
       this.o.sources.length > 0 ? this.o.sources[this.#source++ % this.o.sources.length] : undefined;
-    return openSocket(url, src);
+    return openSocket(url, src, this.o.tls);
   }
   userConnected(): void {
     this.#connected++;

@@ -4,6 +4,7 @@
  * target and source address. One instance per process, shared by every user.
  */
 import { WebSocket } from 'ws';
+import type { TlsOptions } from './job.js';
 import { LightSocket } from './light-socket.js';
 import type { Rng } from './distributions.js';
 import type { Recorder } from './metrics.js';
@@ -73,11 +74,13 @@ export class WsUserSocket extends WebSocket {
 }
 
 /** `ws`'s client, whatever the scheme. */
-export function openWsSocket(url: string, localAddress: string | undefined): UserSocket {
+export function openWsSocket(url: string, localAddress: string | undefined, tls?: TlsOptions): UserSocket {
   const ws = new WsUserSocket(url, {
     perMessageDeflate: false,
     skipUTF8Validation: true,
     ...(localAddress ? { localAddress } : {}),
+    ...(tls?.ca ? { ca: tls.ca } : {}),
+    ...(tls?.insecure ? { rejectUnauthorized: false } : {}),
   });
   // ws types 'message' data as RawData and `this` as WebSocket; with the default binaryType it is a Buffer.
   return ws as unknown as UserSocket;
@@ -89,6 +92,6 @@ export function openLightSocket(url: string, localAddress: string | undefined): 
 }
 
 /** The light client for ws:// targets; `ws`'s for wss:// (TLS). */
-export function openSocket(url: string, localAddress: string | undefined): UserSocket {
-  return url.startsWith('ws:') ? openLightSocket(url, localAddress) : openWsSocket(url, localAddress);
+export function openSocket(url: string, localAddress: string | undefined, tls?: TlsOptions): UserSocket {
+  return url.startsWith('ws:') ? openLightSocket(url, localAddress) : openWsSocket(url, localAddress, tls);
 }

@@ -13,6 +13,7 @@ import type { Results } from '../../src/load/results.js';
 import { BIN, spawnProcess } from '../helpers/process.js';
 import { shortScenario } from '../helpers/scenarios.js';
 import { startTestServer } from '../helpers/server.js';
+import { makeCertificate } from '../helpers/tls.js';
 
 /** A CommandIO whose stdout/stderr are collected; `waitOut` awaits a stdout match. */
 function captureIO() {
@@ -284,4 +285,32 @@ test('connections that fail to open are counted by reason: refused, or the statu
   const limited = JSON.parse(readFileSync(limitedOut, 'utf8')) as Results;
   assert.ok((limited.connectFailures?.['http 429'] ?? 0) > 0, JSON.stringify(limited.connectFailures));
   assert.match(l.out(), /http 429 \d+/);
+});
+
+test('wss:// targets: a self-signed certificate fails by name, and --ca or --insecure let the run connect', async (t) => {
+  const cert = await makeCertificate(t);
+  const server = await startTestServer(t, { searchTimeout: 1, tlsCert: cert.certFile, tlsKey: cert.keyFile });
+  const target = server.url.replace('https', 'wss') + '/ws';
+  const dir = tmp();
+  writeFileSync(join(dir, 'tls.yaml'), reference(target, '1s'));
+  const run = async (...extra: string[]) => {
+    const out = join(dir, `r${extra.join('')}.json`.replace(/[^\w.]/g, ''));
+    const c = captureIO();
+    const code = await main(
+      ['load', join(dir, 'tls.yaml'), '--workers', '0', '--quiet', '--out', out, ...extra],
+      c.io,
+    );
+    return { code, c, r: JSON.parse(readFileSync(out, 'utf8')) as Results };
+  };
+  const untrusted = await run();
+  assert.ok(untrusted.r.totals.connect_errors > 0);
+  assert.deepEqual(Object.keys(untrusted.r.connectFailures ?? {}), ['tls DEPTH_ZERO_SELF_SIGNED_CERT']);
+  for (const flags of [['--ca', cert.certFile], ['--insecure']]) {
+    const { r, c } = await run(...flags);
+    assert.equal(r.totals.connect_errors, 0, `${flags.join(' ')}: ${c.out()}`);
+    assert.ok(r.totals.connects > 0);
+  }
+  const bad = captureIO();
+  assert.equal(await main(['load', join(dir, 'tls.yaml'), '--ca', join(dir, 'tls.yaml')], bad.io), 2);
+  assert.match(bad.err(), /--ca .*tls\.yaml holds no PEM certificate/);
 });
