@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests start for real (redis-server, haproxy,
-# chromium), and promtool (package prometheus, which lints /metrics), when they
-# are missing. Without root it stops and names them.
+# chromium, prometheus: the server scrapes a deployment, promtool lints /metrics
+# and tests the alert rules), when they are missing. Without root it stops and
+# names them.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
@@ -9,9 +10,9 @@ command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# only promtool is used: not the node exporter the package recommends
+# prometheus and promtool are used: not the node exporter the package recommends
 lean=()
-command -v promtool >/dev/null 2>&1 || lean+=(prometheus)
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then lean+=(prometheus); fi
 [ ${#need[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The tests need these Debian packages: ${need[*]} ${lean[*]}" >&2

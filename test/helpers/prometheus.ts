@@ -49,3 +49,19 @@ export async function assertPromtoolAccepts(text: string): Promise<void> {
   });
   assert.equal(code, 0, `promtool check metrics:\n${output}`);
 }
+
+/**
+ * The series names each family of the text yields, as PromQL reads them: a
+ * histogram's `_bucket`, `_sum` and `_count`, a summary's quantiles (its own
+ * name), `_sum` and `_count`. Families with no sample yet (a labelled counter
+ * never incremented) count: their series appear once something happens.
+ */
+export function seriesNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const [name, type] of metricTypes(text)) {
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
+    else if (type === 'summary') for (const s of ['', '_sum', '_count']) names.add(name + s);
+    else names.add(name);
+  }
+  return names;
+}
