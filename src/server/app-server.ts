@@ -39,6 +39,8 @@ import {
 } from './client-address.js';
 import type { Socket } from 'node:net';
 import { systemClock } from '../util/clock.js';
+import { trackLookupsFrom } from './track-lookups.js';
+import { trackRoutes } from './track-routes.js';
 
 /**
  * How long after the last client's retry delay a draining app server of a
@@ -107,6 +109,11 @@ export async function startServer(
   const config = serverConfig(overrides);
   const tls = loadTls(config);
   const web = httpSettings(config);
+  // Track metadata for the page (/tracks, /resolve), when --track-metadata asks Spotify.
+  const tracks = trackLookupsFrom(config, systemClock, {
+    onRequest: (kind, outcome) => metrics.trackUpstream.inc({ kind, outcome }),
+    onRefused: (reason) => metrics.trackRefused.inc({ reason }),
+  });
   const serverId = config.serverId || `app-${randomBytes(3).toString('hex')}`;
   const log = options.logger ?? pino({ level: config.logLevel, base: { server: serverId } });
   let draining = false;
@@ -138,6 +145,8 @@ export async function startServer(
     draining: () => draining,
     trendingTracks: () => hub.trackStats.tracks,
     clientAddresses: () => addressLimits.size,
+    trackMetadataEntries: () => tracks?.size ?? 0,
+    trackMetadataOutstanding: () => tracks?.outstanding ?? 0,
   });
   addressLimits = new AddressLimits(
     {
@@ -212,6 +221,7 @@ export async function startServer(
   const routes = createRequestHandler({
     ready: () => !draining && !full(),
     stats,
+    tracks: trackRoutes(tracks),
   });
   const sockjs = createSockJsEndpoint(
     log,
@@ -377,6 +387,7 @@ export async function startServer(
     .add({ name: 'cluster link', open: () => node?.start(), close: () => node?.close() })
     .add({ name: 'hub', close: () => hub.close() })
     .add({ name: 'live stats', close: () => live.close() })
+    .add({ name: 'track metadata', close: () => tracks?.close() })
     .add({ name: 'address limits', open: () => addressLimits.start(), close: () => addressLimits.close() })
     .add({
       name: 'http listener',

@@ -4,6 +4,7 @@
  */
 import { defaultsOf, type OptionSpec, type OptionValues } from '../config/options.js';
 import { checkAddressList } from './client-address.js';
+import { checkUpstream } from './spotify-metadata.js';
 
 const env = (name: string, ...extra: string[]) => [`SAMESONG_${name}`, ...extra];
 
@@ -233,6 +234,80 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'web pages (http(s)://host[:port]) allowed to use /ws and /sockjs (default: the host the request names, and loopback); requests without Origin are always allowed',
   },
   {
+    name: 'track-metadata',
+    type: 'string',
+    default: 'off',
+    choices: ['off', 'spotify'],
+    env: env('TRACK_METADATA'),
+    arg: 'SOURCE',
+    help: 'where the page gets track titles, artists and covers (/tracks, /resolve): off, the page shows Spotify ids; spotify, asked of Spotify (decision 018)',
+  },
+  {
+    name: 'spotify-client-id',
+    type: 'string',
+    default: '',
+    env: env('SPOTIFY_CLIENT_ID'),
+    arg: 'ID',
+    help: "a Spotify app's client id: artists too, from the Web API (with --spotify-client-secret; without both, oEmbed gives titles and covers only)",
+  },
+  {
+    name: 'spotify-client-secret',
+    type: 'string',
+    default: '',
+    env: env('SPOTIFY_CLIENT_SECRET'),
+    arg: 'SECRET',
+    help: "the secret of --spotify-client-id: set it in the environment, as the command line shows in 'ps'",
+  },
+  {
+    name: 'spotify-upstream',
+    type: 'string',
+    default: '',
+    env: env('SPOTIFY_UPSTREAM'),
+    arg: 'URL',
+    check: checkUpstream,
+    help: 'send every request for Spotify to URL/HOST/PATH instead of https://HOST/PATH, e.g. a test server or an egress proxy (default: Spotify itself)',
+  },
+  {
+    name: 'track-metadata-timeout',
+    type: 'number',
+    default: 3,
+    min: 0.05,
+    max: 60,
+    env: env('TRACK_METADATA_TIMEOUT'),
+    arg: 'SECONDS',
+    help: 'give a lookup at Spotify up after this long, all its requests together (the page shows the id)',
+  },
+  {
+    name: 'track-metadata-concurrency',
+    type: 'int',
+    default: 16,
+    min: 1,
+    max: 1000,
+    env: env('TRACK_METADATA_CONCURRENCY'),
+    arg: 'N',
+    help: 'lookups at Spotify in progress at most; past it, /tracks and /resolve answer 503 at once',
+  },
+  {
+    name: 'track-metadata-rate',
+    type: 'number',
+    default: 20,
+    min: 0.01,
+    max: 10_000,
+    env: env('TRACK_METADATA_RATE'),
+    arg: 'PER_SECOND',
+    help: 'new lookups at Spotify per second at most, in bursts of twice as many; past it, 503 at once',
+  },
+  {
+    name: 'track-metadata-cache',
+    type: 'int',
+    default: 10_000,
+    min: 10,
+    max: 1_000_000,
+    env: env('TRACK_METADATA_CACHE'),
+    arg: 'N',
+    help: 'track metadata and short-link results kept, the least recently used dropped first',
+  },
+  {
     name: 'log-level',
     type: 'string',
     default: 'info',
@@ -271,6 +346,15 @@ export interface ServerConfig {
   adminListen: string;
   adminOrigins: string[];
   allowedOrigins: string[];
+  /** off or spotify (./track-lookups.ts). */
+  trackMetadata: string;
+  spotifyClientId: string;
+  spotifyClientSecret: string;
+  spotifyUpstream: string;
+  trackMetadataTimeout: number;
+  trackMetadataConcurrency: number;
+  trackMetadataRate: number;
+  trackMetadataCache: number;
   logLevel: string;
 }
 

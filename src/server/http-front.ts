@@ -22,6 +22,7 @@ import { guardRequests, type Handler } from './request-guard.js';
 import type { StatsSnapshot } from './routes.js';
 import { gateSockJs } from './sockjs-gate.js';
 import type { TlsFiles } from './tls.js';
+import { COVER_HOSTS } from './spotify-metadata.js';
 
 export interface HttpFrontSources {
   /** The full /stats (the admin listener's). */
@@ -48,6 +49,8 @@ export interface HttpSettings {
   /** Where the admin listener listens; null with --admin-listen off. */
   readonly adminAddress: AdminAddress | null;
   readonly dashboardToken: string;
+  /** Origins the chat page may show images from: Spotify's image CDN with --track-metadata spotify. */
+  readonly imagesFrom: readonly string[];
 }
 
 /** Checks the settings at start: throws ServerConfigError for a bad --admin-listen, --admin-origins or --allowed-origins. */
@@ -57,6 +60,7 @@ export function httpSettings(config: ServerConfig): HttpSettings {
     adminOrigins: parseOrigins('--admin-origins', config.adminOrigins),
     adminAddress: adminAddress(config.adminListen, config.port),
     dashboardToken: config.dashboardToken,
+    imagesFrom: config.trackMetadata === 'spotify' ? COVER_HOSTS.map((h) => `https://${h}`) : [],
   };
 }
 
@@ -70,7 +74,7 @@ export function createHttpFront(
   const { origins, adminOrigins, adminAddress: address } = settings;
   const handler = guardRequests(
     gateSockJs(publicHandler, { origins, onForeignOrigin: src.onForeignOrigin }),
-    { tls: tls !== null },
+    { tls: tls !== null, imagesFrom: settings.imagesFrom },
   );
 
   const admin =

@@ -18,6 +18,10 @@ export interface Gauges {
   trendingTracks(): number;
   /** Client addresses the per-address limits keep counts for. */
   clientAddresses(): number;
+  /** Track metadata and short-link results kept (bounded, docs/security.md); absent: none. */
+  trackMetadataEntries?(): number;
+  /** Lookups of track metadata at Spotify in progress; absent: none. */
+  trackMetadataOutstanding?(): number;
 }
 
 /**
@@ -43,6 +47,8 @@ export class ServerMetrics {
   readonly resumes: Counter<'result'>;
   readonly slowReaders: Counter;
   readonly addressLimited: Counter<'limit'>;
+  readonly trackUpstream: Counter<'kind' | 'outcome'>;
+  readonly trackRefused: Counter<'reason'>;
   readonly matchWait: Histogram;
   /** Handler faults by type, per source: `client` (counted here) and those added with countFaults. */
   readonly #faults = new Map<string, ReadonlyMap<string, number>>();
@@ -67,6 +73,16 @@ export class ServerMetrics {
       'samesong_client_addresses',
       'Client addresses counted by the per-address limits (those active lately)',
       gauges.clientAddresses,
+    );
+    gauge(
+      'samesong_track_metadata_entries',
+      'Track metadata and short-link results kept (at most the cap, docs/security.md)',
+      () => gauges.trackMetadataEntries?.() ?? 0,
+    );
+    gauge(
+      'samesong_track_metadata_outstanding_requests',
+      'Track metadata lookups at Spotify in progress (at most --track-metadata-concurrency)',
+      () => gauges.trackMetadataOutstanding?.() ?? 0,
     );
     gauge('samesong_draining', '1 while the server drains', () => (gauges.draining() ? 1 : 0));
     const counts = this.counts;
@@ -115,6 +131,22 @@ export class ServerMetrics {
       name: 'samesong_address_limited_total',
       help: 'Refusals by a per-address limit: connections, rate (new connections), sockets, chats (new chats)',
       labelNames: ['limit'],
+      registers,
+    });
+    this.trackUpstream = new Counter({
+      name: 'samesong_track_metadata_upstream_requests_total',
+      help:
+        'Requests to Spotify for track metadata, by kind (oembed, api, token, link) and outcome ' +
+        '(ok, missing, redirect, limited: 429, failed, timeout)',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.trackRefused = new Counter({
+      name: 'samesong_track_metadata_refused_total',
+      help:
+        'Track metadata lookups not made, by reason: concurrency (--track-metadata-concurrency), ' +
+        'rate (--track-metadata-rate), backoff (Spotify answered 429)',
+      labelNames: ['reason'],
       registers,
     });
     this.#faults.set('client', this.#clientFaults);

@@ -44,6 +44,8 @@ export interface GuardOptions {
   tls: boolean;
   /** Origins the pages may connect to besides their own (the dashboard polls other admin listeners). */
   connectTo?: readonly string[];
+  /** Origins the pages may show images from besides their own (the chat page's track covers). */
+  imagesFrom?: readonly string[];
 }
 
 /** A Host header that is a plain host[:port] (so that it can be written into the CSP). */
@@ -52,15 +54,21 @@ const PLAIN_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 /**
  * The Content-Security-Policy of every answer: everything from this origin only,
  * WebSocket to this host (named as the request names it, for browsers whose
- * 'self' does not cover ws: and wss:), no plugins, no <base>, no framing, forms
- * posted here only.
+ * 'self' does not cover ws: and wss:), images also from `imagesFrom` when given,
+ * no plugins, no <base>, no framing, forms posted here only.
  */
-export function contentSecurityPolicy(host: string | undefined, connectTo: readonly string[] = []): string {
+export function contentSecurityPolicy(
+  host: string | undefined,
+  connectTo: readonly string[] = [],
+  imagesFrom: readonly string[] = [],
+): string {
   const sockets = host && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
   const more = connectTo.length > 0 ? ` ${connectTo.join(' ')}` : '';
+  const images = imagesFrom.length > 0 ? `img-src 'self' ${imagesFrom.join(' ')}; ` : '';
   return (
     "default-src 'self'; " +
     `connect-src 'self'${sockets}${more}; ` +
+    images +
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
   );
 }
@@ -70,8 +78,9 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** `handler` behind path normalisation and the security headers. */
 export function guardRequests(handler: Handler, options: GuardOptions): Handler {
   const connectTo = options.connectTo ?? [];
+  const imagesFrom = options.imagesFrom ?? [];
   return (req, res) => {
-    res.setHeader('content-security-policy', contentSecurityPolicy(req.headers.host, connectTo));
+    res.setHeader('content-security-policy', contentSecurityPolicy(req.headers.host, connectTo, imagesFrom));
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('referrer-policy', 'no-referrer');
     res.setHeader('x-content-type-options', 'nosniff');

@@ -1,6 +1,7 @@
 /**
  * Plain HTTP endpoints of the port clients use: the chat page and its assets,
- * health, readiness, and the public part of /stats. The operations endpoints
+ * health, readiness, the public part of /stats, and track metadata
+ * (./track-routes.ts). The operations endpoints
  * (/metrics, the dashboard, the full /stats) are on the admin listener
  * (./admin-routes.ts); none of them, nor the dashboard's files, exist here.
  */
@@ -48,6 +49,8 @@ export interface RouteSources {
   stats(): StatsSnapshot;
   /** Built web files of the public port; defaults to PUBLIC_WEB_ROOT. */
   webRoot?: string;
+  /** `/tracks/…` and `/resolve` (./track-routes.ts): true when it answered `path`. */
+  tracks?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 /** Built web files: dist/web, from both src/server (tsx) and dist/server (built). */
@@ -74,6 +77,7 @@ export function createRequestHandler(src: RouteSources) {
       case '/stats':
         return json(res, 200, publicStats(src.stats()));
     }
+    if (src.tracks?.(req, res, path)) return;
     serveFile(files, req, res, PAGES[path] ?? (path.startsWith('/assets/') ? path.slice(1) : undefined));
   };
 }

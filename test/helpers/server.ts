@@ -21,7 +21,8 @@ export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
 ): Promise<TestServer> {
   const server = await startServer(
-    { port: 0, host: '127.0.0.1', ...overrides },
+    // no test asks Spotify: track metadata is off unless a test points it at a fake Spotify
+    { port: 0, host: '127.0.0.1', trackMetadata: 'off', ...overrides },
     { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) },
   );
   const clients: SamesongClient[] = [];

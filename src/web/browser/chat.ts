@@ -4,12 +4,14 @@
  * the same protocol code the server uses before they are sent.
  */
 import { codePointLength, isOnlyWhiteSpace } from '../../protocol/text.js';
-import { Limits, normalizeTrack, type ServerMessage } from '../../protocol/index.js';
+import { Limits, type ServerMessage } from '../../protocol/index.js';
 import type { TopTrack } from '../../server/track-stats.js';
 import '../styles/chat.css';
 import { ChatLink, type Ready } from './chat/link.js';
 import { nextLast, recoveryIncomplete, resumeLast, type MsgSeqFields } from './chat/seq.js';
 import { loadState, saveState } from './chat/store.js';
+import { readTrack } from './chat/track-meta.js';
+import { trackMeta } from './chat/track-view.js';
 import { ChatView } from './chat/view.js';
 
 const TYPING_EVERY_MS = 2000;
@@ -152,12 +154,14 @@ function errorText(code: string, message: string): string {
 
 view.searchForm.addEventListener('submit', (e) => {
   e.preventDefault();
-  const result = normalizeTrack(view.trackInput.value);
-  if (!result.ok)
-    return view.trackError(view.trackInput.value.trim() ? result.message : 'Enter a track first.');
-  view.trackError(null);
-  state.name = [...view.nameInput.value.trim()].slice(0, Limits.maxNameCodePoints).join('');
-  search(result.track);
+  // a spotify.link short link is resolved by the server first (chat/track-meta.ts)
+  void readTrack(trackMeta, view.trackInput.value).then((result) => {
+    if (!result.ok)
+      return view.trackError(view.trackInput.value.trim() ? result.message : 'Enter a track first.');
+    view.trackError(null);
+    state.name = [...view.nameInput.value.trim()].slice(0, Limits.maxNameCodePoints).join('');
+    search(result.track);
+  });
 });
 
 view.sayForm.addEventListener('submit', (e) => {

@@ -5,7 +5,7 @@
 import type { TopTrack } from '../../../server/track-stats.js';
 import type { LinkStatus } from './link.js';
 import type { Line, Screen } from './store.js';
-import { trackLabel } from './tracks.js';
+import { showTrack } from './track-view.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -153,9 +153,12 @@ export class ChatView {
     for (const t of tracks.slice(0, 8)) {
       const button = el('button', 'trend');
       button.type = 'button';
-      const label = trackLabel(t.track);
-      button.append(el('span', 'trend-title', label.text), el('span', 'trend-meta', countLabel(t)));
-      button.setAttribute('aria-label', `Search ${label.text}, ${countLabel(t)}`);
+      const title = el('span', 'trend-title');
+      button.append(title, el('span', 'trend-meta', countLabel(t)));
+      showTrack(title, t.track, {
+        link: false,
+        onText: (text) => button.setAttribute('aria-label', `Search ${text}, ${countLabel(t)}`),
+      });
       button.addEventListener('click', () => onPick(t.track));
       const li = el('li');
       li.append(button);
@@ -191,16 +194,7 @@ export class ChatView {
 }
 
 function setTrack(target: HTMLElement, track: string): void {
-  const label = trackLabel(track);
-  if (!label.href) {
-    target.textContent = label.text;
-    return;
-  }
-  const a = el('a', undefined, label.text);
-  a.href = label.href;
-  a.target = '_blank';
-  a.rel = 'noopener noreferrer';
-  target.replaceChildren(a);
+  showTrack(target, track, { link: true });
 }
 
 function countLabel(t: TopTrack): string {
