@@ -44,6 +44,7 @@ export class Aggregate {
   readonly errors: Record<string, number> = {};
   readonly closes: Record<string, number> = {};
   readonly connectFailures: Record<string, number> = {};
+  readonly scriptFailures: Record<string, number> = {};
   readonly histograms = new Map<LatencyName, Histogram>();
   readonly rows: SecondRow[] = [];
   /** Latest gauges of each source (for the live display and the final memory figure). */
@@ -86,6 +87,8 @@ export class Aggregate {
     for (const [k, v] of Object.entries(snap.closes)) this.closes[k] = (this.closes[k] ?? 0) + v;
     for (const [k, v] of Object.entries(snap.connectFailures ?? {}))
       this.connectFailures[k] = (this.connectFailures[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(snap.scriptFailures ?? {}))
+      this.scriptFailures[k] = (this.scriptFailures[k] ?? 0) + v;
     this.lastGauges.set(source, snap.gauges);
     const closed = this.#closedRows.get(snap.second);
     if (closed) {

@@ -214,6 +214,7 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
       errors: agg.errors,
       closes: agg.closes,
       connectFailures: agg.connectFailures,
+      scriptFailures: agg.scriptFailures,
       derived,
       latency,
       histograms,

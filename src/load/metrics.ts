@@ -25,6 +25,8 @@ export interface Snapshot {
   closes: Record<string, number>;
   /** Connections that failed to open, by reason (connectFailureReason); absent from older agents. */
   connectFailures?: Record<string, number>;
+  /** Scripted users that failed, by step ("line 12 expect: …") and reason. */
+  scriptFailures?: Record<string, number>;
   gauges: Partial<Record<GaugeName, number>>;
   histograms: Partial<Record<LatencyName, string>>;
 }
@@ -40,6 +42,9 @@ export function newHistogram(): Histogram {
 export const decodeHistogram = (s: string): Histogram => decodeFromCompressedBase64(s);
 export const encodeHistogram = (h: Histogram): string => encodeIntoCompressedBase64(h);
 
+/** Kinds of script failure told apart per second and process; past it they count as one. */
+const MAX_FAILURE_KINDS = 50;
+
 const COUNTER_INDEX = new Map(COUNTER_NAMES.map((n, i) => [n, i]));
 
 export class Recorder {
@@ -48,6 +53,7 @@ export class Recorder {
   #errors: Record<string, number> = {};
   #closes: Record<string, number> = {};
   #connectFailures: Record<string, number> = {};
+  #scriptFailures: Record<string, number> = {};
 
   inc(name: CounterName, n = 1): void {
     this.#counts[COUNTER_INDEX.get(name)!]! += n;
@@ -69,6 +75,15 @@ export class Recorder {
   connectFailed(reason: string): void {
     this.#connectFailures[reason] = (this.#connectFailures[reason] ?? 0) + 1;
     this.inc('connect_errors');
+  }
+
+  /** A scripted user that failed: its step and why ("line 12 expect: no matching message within 5000 ms"). */
+  scriptFailed(where: string): void {
+    const known =
+      where in this.#scriptFailures || Object.keys(this.#scriptFailures).length < MAX_FAILURE_KINDS;
+    const key = known ? where : '(other steps)';
+    this.#scriptFailures[key] = (this.#scriptFailures[key] ?? 0) + 1;
+    this.inc('script_failures');
   }
 
   unexpectedClose(code: number | string): void {
@@ -95,12 +110,14 @@ export class Recorder {
       errors: this.#errors,
       closes: this.#closes,
       connectFailures: this.#connectFailures,
+      scriptFailures: this.#scriptFailures,
       gauges,
       histograms,
     };
     this.#errors = {};
     this.#closes = {};
     this.#connectFailures = {};
+    this.#scriptFailures = {};
     return snap;
   }
 }

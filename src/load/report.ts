@@ -42,6 +42,7 @@ export function checkNumbers(r: Results): void {
   }
   for (const [k, v] of Object.entries(r.totals ?? {})) must(`totals.${k}`, v);
   for (const [k, v] of Object.entries(r.connectFailures ?? {})) must(`connectFailures.${k}`, v);
+  for (const [k, v] of Object.entries(r.scriptFailures ?? {})) must(`scriptFailures.${k}`, v);
   for (const [name, l] of Object.entries(r.latency ?? {}))
     for (const [k, v] of Object.entries(l)) must(`latency.${name}.${k}`, v);
   r.ensure?.checks?.forEach((c, i) => {
@@ -55,12 +56,12 @@ export function checkNumbers(r: Results): void {
   });
 }
 
-/** Why connections failed to open, by reason (none: no table). */
-function failureTable(byReason: Record<string, number> | undefined): string {
+/** Failures by reason, most frequent first (none: no table). */
+function failureTable(caption: string, byReason: Record<string, number> | undefined): string {
   const rows = Object.entries(byReason ?? {}).sort((a, b) => b[1] - a[1]);
   if (rows.length === 0) return '';
   return (
-    '<table><caption>Connect failures</caption>' +
+    `<table><caption>${esc(caption)}</caption>` +
     rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${num(v, 0)}</td></tr>`).join('') +
     '</table>'
   );
@@ -222,7 +223,8 @@ export function renderReport(r: Results): string {
       .map(([k, v]) => `<tr><th>${esc(String(k))}</th><td>${num(v, 0)}</td></tr>`)
       .join('') +
     `</table>` +
-    failureTable(r.connectFailures) +
+    failureTable('Connect failures', r.connectFailures) +
+    failureTable('Script failures (step: reason)', r.scriptFailures) +
     (checkRows
       ? `<table><caption>Thresholds</caption><tr><th></th><th>actual</th><th>limit</th><th></th></tr>${checkRows}</table>`
       : '') +

@@ -61,6 +61,8 @@ export interface Results {
   closes: Record<string, number>;
   /** Connections that failed to open, by reason (absent in files written before it existed). */
   connectFailures?: Record<string, number>;
+  /** Scripted users that failed, by step and reason (absent in files written before it existed). */
+  scriptFailures?: Record<string, number>;
   derived: { errorRate: number; noMatchRate: number; messagesUnaccounted: number };
   latency: Record<LatencyName, LatencySummary>;
   histograms: Partial<Record<LatencyName, string>>;
@@ -183,7 +185,13 @@ export function summaryTable(r: Results): string {
   out.push(
     `errors: ${errs.length ? errs.join(', ') : 'none'}; raced (a say crossed the end of its chat, not a fault): ${t.errors_raced ?? 0}; unexpected closes: ${closes.length ? closes.join(', ') : 'none'}; error rate ${(r.derived.errorRate * 100).toFixed(2)}%`,
   );
-  if (t.script_failures) out.push(`script failures: ${t.script_failures} scripted users failed a step`);
+  if (t.script_failures) {
+    out.push(`script failures: ${t.script_failures} scripted users failed a step`);
+    const byStep = Object.entries(r.scriptFailures ?? {}).sort((a, b) => b[1] - a[1]);
+    for (const [where, n] of byStep.slice(0, 10)) out.push(`  ${n} × ${r.file}: ${where}`);
+    if (byStep.length > 10)
+      out.push(`  … and ${byStep.length - 10} more kinds (results.json scriptFailures)`);
+  }
   if (r.ensure.checks.length > 0) {
     out.push('');
     for (const c of r.ensure.checks)

@@ -24,6 +24,20 @@ export interface ScriptContext {
 export type ScriptHook = (ctx: ScriptContext) => unknown;
 
 class StepFailed extends Error {}
+
+/** A step that failed, and why: what the results count by (`scriptFailures`). */
+class ScriptFailure extends Error {
+  constructor(
+    readonly step: Step,
+    readonly reason: string,
+  ) {
+    super(`line ${step.line} ${step.op}: ${reason}`);
+  }
+}
+
+/** Reasons are kept short, so that a hook's messages cannot grow the set without end. */
+const reasonOf = (err: unknown) =>
+  err instanceof StepFailed ? err.message : `threw: ${String((err as Error)?.message ?? err).slice(0, 80)}`;
 const hooks = new Map<string, Promise<Record<string, unknown>>>();
 
 export class ScriptedUser implements VirtualUser {
@@ -49,7 +63,9 @@ export class ScriptedUser implements VirtualUser {
     this.run().then(
       () => this.finish(),
       (err: unknown) => {
-        if (!(err instanceof StepFailed) || !this.stopped) this.host.rec.inc('script_failures');
+        const stoppedByRun = this.stopped && (err instanceof StepFailed || err instanceof ScriptFailure);
+        if (!stoppedByRun)
+          this.host.rec.scriptFailed(err instanceof ScriptFailure ? err.message : `(run): ${reasonOf(err)}`);
         this.finish();
       },
     );
@@ -62,7 +78,12 @@ export class ScriptedUser implements VirtualUser {
   private async steps(list: readonly Step[]): Promise<void> {
     for (const step of list) {
       if (this.stopped) throw new StepFailed('stopped');
-      await this.step(step);
+      try {
+        await this.step(step);
+      } catch (err) {
+        // the innermost step that failed names the failure (a loop's or branch's own step inside it)
+        throw err instanceof ScriptFailure ? err : new ScriptFailure(step, reasonOf(err));
+      }
     }
   }
 
@@ -135,7 +156,6 @@ export class ScriptedUser implements VirtualUser {
       } catch {
         msg = {};
       }
-      if (msg.type === 'error') this.host.rec.error(String(msg.code));
       this.inbox.push({ raw, msg });
       this.wake?.();
     });
@@ -174,12 +194,14 @@ export class ScriptedUser implements VirtualUser {
       const i = this.inbox.findIndex((e) => ok(e.raw, e.msg));
       if (i >= 0) {
         const hit = this.inbox[i]!;
-        this.inbox.splice(0, i + 1);
+        // the frames before it are discarded; an `error` among them was not expected
+        this.discard(this.inbox.splice(0, i + 1).slice(0, -1));
         return hit.msg;
       }
-      this.inbox.length = 0;
+      this.discard(this.inbox.splice(0));
       const left = deadline - wallNow();
-      if (left <= 0 || !this.ws || this.stopped) throw new StepFailed('expect timed out');
+      if (!this.ws || this.stopped) throw new StepFailed('the connection closed before a matching message');
+      if (left <= 0) throw new StepFailed(`no matching message within ${timeoutMs} ms`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.wake = () => {
@@ -189,6 +211,14 @@ export class ScriptedUser implements VirtualUser {
       });
       this.wake = null;
     }
+  }
+
+  /**
+   * Frames no expect took: an `error` among them counts as an error. One an
+   * expect waited for (`expect: { type: error }`) is the script's business.
+   */
+  private discard(entries: readonly { msg: Record<string, unknown> }[]): void {
+    for (const e of entries) if (e.msg.type === 'error') this.host.rec.error(String(e.msg.code));
   }
 
   end(drop: boolean): void {
@@ -204,6 +234,7 @@ export class ScriptedUser implements VirtualUser {
   }
 
   private finish(): void {
+    this.discard(this.inbox.splice(0));
     const ws = this.ws;
     const done = () => this.host.userDone(this, this.connected);
     if (ws && ws.readyState !== 3) {

@@ -208,3 +208,44 @@ test('a run stopped early is marked interrupted in its results, summary, report 
   assert.match(summaryTable(r), /INTERRUPTED at \d+\.\d s of 20 s planned/);
   assert.match(renderReport(r), /Interrupted at \d+\.\d s of 20 s planned/);
 });
+
+test('a failed step is counted by its line and reason; an error the script expects is not an error', async (t) => {
+  const server = await startTestServer(t, { searchTimeout: 1 });
+  const target = server.url.replace('http', 'ws') + '/ws';
+  const text = `
+name: checks
+targets: [${target}]
+phases: [{ duration: 1s, arrivalRate: 5 }]
+drain: 3s
+users:
+  - kind: script
+    name: expects-an-error
+    steps:
+      - connect
+      - expect: { type: welcome, timeout: 3s }
+      - send: { type: say, text: nobody hears this }
+      - expect: { type: error, match: not_in_chat, timeout: 3s }
+      - close
+  - kind: script
+    name: waits-in-vain
+    steps:
+      - connect
+      - expect: { type: welcome, timeout: 3s }
+      - expect: { type: pong, timeout: 300ms }
+      - close
+`;
+  const r = await (await startLoad({ file: 'checks.yaml', text, workers: 0 })).done;
+  assert.ok(r.totals.arrivals >= 3, `arrivals ${r.totals.arrivals}`);
+  assert.equal(r.totals.errors, 0, `errors ${JSON.stringify(r.errors)}: the expected error is not one`);
+  const failures = Object.entries(r.scriptFailures ?? {});
+  assert.equal(failures.length, 1, JSON.stringify(r.scriptFailures));
+  const [where, count] = failures[0]!;
+  assert.equal(where, 'line 20 expect: no matching message within 300 ms');
+  assert.equal(count, r.totals.script_failures);
+  assert.ok(count > 0);
+  assert.match(
+    summaryTable(r),
+    new RegExp(`${count} × checks\\.yaml: line 20 expect: no matching message within 300 ms`),
+  );
+  assert.match(renderReport(r), /Script failures \(step: reason\)/);
+});
