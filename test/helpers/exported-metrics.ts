@@ -5,10 +5,10 @@
  * (src/matchmaker/metrics.ts), Node's process metrics included.
  */
 import type { Registry } from 'prom-client';
+import { idleMetrics } from './metrics.js';
 import { matchmakerRegistry } from '../../src/matchmaker/metrics.js';
 import type { MatchmakerHandle } from '../../src/matchmaker/service.js';
 import { registerClusterMetrics } from '../../src/server/cluster-metrics.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { seriesNames } from './prometheus.js';
 
 export interface ExportedSeries {
@@ -19,15 +19,7 @@ export interface ExportedSeries {
 }
 
 export async function exportedSeriesNames(): Promise<ExportedSeries> {
-  const app = new ServerMetrics('app-names', {
-    connections: () => 0,
-    searching: () => 0,
-    chats: () => 0,
-    away: () => 0,
-    draining: () => false,
-    trendingTracks: () => 0,
-    clientAddresses: () => 0,
-  });
+  const app = idleMetrics('app-names');
   registerClusterMetrics(app.registry, {
     lostOps: () => new Map(),
     busUp: () => true,

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { DEPLOY_DIR } from '../../src/ops/haproxy.js';
-import { freePort } from '../../src/ops/ports.js';
-import { spawnProcess } from '../helpers/process.js';
+import { startPrometheus } from '../helpers/prometheus-server.js';
 import { startTestServer } from '../helpers/server.js';
 
 interface Job {
@@ -42,15 +41,8 @@ test('Prometheus scrapes /metrics of an admin listener with the dashboard token,
       { ...app, ...fast, job_name: 'without-token', authorization: undefined, static_configs: targets },
     ],
   };
-  writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-  const port = await freePort();
-  const prometheus = spawnProcess(t, [
-    'prometheus',
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ]);
-  const api = `http://127.0.0.1:${port}/api/v1`;
+  const prometheus = await startPrometheus(t, stringify(config));
+  const api = prometheus.api;
 
   let seen: Target[] = [];
   const deadline = Date.now() + 30_000;
@@ -69,10 +61,7 @@ test('Prometheus scrapes /metrics of an admin listener with the dashboard token,
   assert.equal(health['without-token']!.health, 'down');
   assert.match(health['without-token']!.lastError, /401/);
 
-  const query = await fetch(
-    `${api}/query?query=${encodeURIComponent('samesong_connections{server="app-scraped"}')}`,
-  );
-  const result = ((await query.json()) as { data: { result: { metric: { job: string } }[] } }).data.result;
+  const result = await prometheus.query('samesong_connections{server="app-scraped"}');
   assert.deepEqual(
     result.map((r) => r.metric.job),
     ['samesong-app'],

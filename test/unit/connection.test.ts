@@ -4,10 +4,10 @@
  * the probe, the slow-reader drop, and the send-buffer cap beside it.
  */
 import assert from 'node:assert/strict';
+import { idleMetrics } from '../helpers/metrics.js';
 import { test } from 'node:test';
 import { Limits } from '../../src/protocol/index.js';
 import { Connection, type ConnectionOwner, type LossMode } from '../../src/server/connection.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { markOf } from '../../src/server/transport.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 
@@ -16,15 +16,7 @@ const SLOW = Limits.slowReaderMessages;
 const frame = (seq: number) => JSON.stringify({ type: 'msg', chat: 'c', text: `m${seq}`, ts: 1, seq });
 
 function setup(options: { autoPong?: boolean; sendBufferLimit?: number } = {}) {
-  const metrics = new ServerMetrics('app-test', {
-    connections: () => 0,
-    searching: () => 0,
-    chats: () => 0,
-    away: () => 0,
-    draining: () => false,
-    trendingTracks: () => 0,
-    clientAddresses: () => 0,
-  });
+  const metrics = idleMetrics();
   const losses: LossMode[] = [];
   const owner: ConnectionOwner = {
     onMessage: () => {},

@@ -3,13 +3,13 @@
  * next window run in milliseconds of a ManualClock, over in-memory transports.
  */
 import assert from 'node:assert/strict';
+import { idleMetrics } from '../helpers/metrics.js';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { Limits } from '../../src/protocol/index.js';
 import { Connection } from '../../src/server/connection.js';
 import { Hub } from '../../src/server/hub.js';
 import { inProcessPorts } from '../../src/server/in-process.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import type { Session } from '../../src/server/session.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
@@ -21,14 +21,11 @@ const NEXT = 60_000;
 function setup(t: TestContext) {
   const clock = new ManualClock();
   let hub: Hub | null = null;
-  const metrics = new ServerMetrics('app-test', {
+  const metrics = idleMetrics('app-test', {
     connections: () => hub?.connections.size ?? 0,
     searching: () => hub?.searching ?? 0,
     chats: () => hub?.chats ?? 0,
     away: () => hub?.away ?? 0,
-    draining: () => false,
-    trendingTracks: () => 0,
-    clientAddresses: () => 0,
   });
   const h = new Hub(
     {
