@@ -44,6 +44,13 @@ export interface Progress {
   phase: string;
   users: number;
   connected: number;
+  /**
+   * The per-second figures (arrivals, plan, messages, p99) are those of the
+   * last whole second every generator process has reported: `dataSecond`,
+   * a second or two behind `elapsedMs`. The plan rate is the plan's for that
+   * second, so the two compare.
+   */
+  dataSecond?: number;
   arrivalsPerSecond: number;
   targetRate: number;
   messagesPerSecond: number;
@@ -137,11 +144,14 @@ export async function startLoad(o: LoadOptions): Promise<LoadHandle> {
   const totalMs = totalDurationMs(plan);
   const report = (elapsedMs: number) => {
     const row = agg.lastRow();
-    const { phase, rate } = rateAt(plan.phases, elapsedMs);
+    const { phase } = rateAt(plan.phases, elapsedMs);
+    // the plan's rate in the middle of the second the figures are from
+    const { rate } = rateAt(plan.phases, row ? row.t * 1000 + 500 : elapsedMs);
     o.onProgress?.({
       elapsedMs,
       totalMs,
       phase: plan.phases[phase]?.name ?? '',
+      ...(row ? { dataSecond: row.t } : {}),
       users: agg.gauge('users'),
       connected: agg.gauge('connected'),
       arrivalsPerSecond: row?.counters.arrivals ?? 0,

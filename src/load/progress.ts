@@ -12,7 +12,7 @@ export function progressLine(p: Progress): string {
   const parts = [
     `${secs} ${p.phase}`,
     `users ${p.users}`,
-    `arrivals/s ${p.arrivalsPerSecond} (plan ${Math.round(p.targetRate)})`,
+    `${p.dataSecond !== undefined ? `second ${p.dataSecond}: ` : ''}arrivals/s ${p.arrivalsPerSecond} (plan ${Math.round(p.targetRate)})`,
     `msg/s ${p.messagesPerSecond}`,
     `p99 msg ${ms(p.p99.message_latency)} match ${ms(p.p99.time_to_match)} connect ${ms(p.p99.connect_time)}`,
     `errors ${p.errors}`,

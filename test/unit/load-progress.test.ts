@@ -78,3 +78,9 @@ test("off a terminal, a timer that drifts a few ms early still prints each secon
     ['1/3s', '2/3s', '3/3s'],
   );
 });
+
+test('the per-second figures are labelled with the second they are from', async () => {
+  const { progressLine } = await import('../../src/load/progress.js');
+  const line = progressLine(at(12_400, { dataSecond: 10, arrivalsPerSecond: 58, targetRate: 60 }));
+  assert.match(line, /^12\/10s steady \| users 120 \| second 10: arrivals\/s 58 \(plan 60\)/);
+});
