@@ -133,7 +133,7 @@ function onMessage(m: ServerMessage): void {
       return view.setEnded(true);
     case 'error':
       if (m.id !== undefined) {
-        pending.get(Number(m.id))?.classList.add('failed');
+        pending.get(Number(m.id))?.classList.replace('pending', 'failed');
         pending.delete(Number(m.id));
       }
       return view.toast(errorText(m.code, m.message));
