@@ -4,6 +4,7 @@
  */
 import type { TopTrack } from '../../../server/track-stats.js';
 import type { LinkStatus } from './link.js';
+import { MessageScroller } from './scroller.js';
 import type { Line, Screen } from './store.js';
 import { trackLabel } from './tracks.js';
 
@@ -32,6 +33,11 @@ export class ChatView {
   #toastTimer: ReturnType<typeof setTimeout> | null = null;
   #online = false;
   #ended = false;
+  readonly #scroller = new MessageScroller($('messages'), $<HTMLButtonElement>('new-messages'), () => {
+    // the button hides once used: focus goes where the reader will act next
+    if (!this.sayInput.disabled) this.sayInput.focus();
+    else if (this.#ended) $('again-btn').focus();
+  });
 
   on(id: string, handler: () => void): void {
     $(id).addEventListener('click', handler);
@@ -75,17 +81,29 @@ export class ChatView {
     $('partner-name').textContent = partner;
     $('partner-avatar').textContent = [...partner.trim()][0]?.toUpperCase() ?? '?';
     setTrack($('chat-track'), track);
-    $('messages').replaceChildren();
-    for (const line of lines) this.line(line);
+    $('messages').replaceChildren(...lines.map((line) => this.#bubble(line)));
     this.partnerTyping(false);
     this.setEnded(ended);
     this.show('chatting', focus);
+    this.#scroller.toBottom();
   }
 
-  /** Adds a bubble; returns it so an `ack` can mark it delivered. */
+  /**
+   * Adds a bubble; returns it so an `ack` can mark it delivered. One's own
+   * message is always scrolled to; the partner's only when the reader is at
+   * the bottom (otherwise "new messages" counts it).
+   */
   line(line: Line, pending = false): HTMLElement {
-    const li = el('li', `bubble ${line.own ? 'own' : 'partner'}`);
+    const li = this.#bubble(line);
     if (pending) li.classList.add('pending');
+    $('messages').append(li);
+    this.#scroller.added(line.own ? 'always' : 'if-at-bottom');
+    if (line.own === false) this.partnerTyping(false);
+    return li;
+  }
+
+  #bubble(line: Line): HTMLElement {
+    const li = el('li', `bubble ${line.own ? 'own' : 'partner'}`);
     const who = el(
       'span',
       'visually-hidden',
@@ -95,13 +113,13 @@ export class ChatView {
     const meta = el('time', 'meta', time(line.ts));
     meta.dateTime = new Date(line.ts).toISOString();
     li.append(who, text, meta);
-    this.#append(li);
-    if (line.own === false) this.partnerTyping(false);
     return li;
   }
 
+  /** Adds a notice; the one that ends the chat is always scrolled to, so that the reader sees why. */
   notice(text: string, kind: 'info' | 'warn' | 'end' = 'info'): void {
-    this.#append(el('li', `notice ${kind}`, text));
+    $('messages').append(el('li', `notice ${kind}`, text));
+    this.#scroller.added(kind === 'end' ? 'always' : 'if-at-bottom');
   }
 
   partnerTyping(on: boolean): void {
@@ -181,12 +199,6 @@ export class ChatView {
       : this.#online
         ? 'Say something…'
         : 'Reconnecting…';
-  }
-
-  #append(node: HTMLElement): void {
-    const list = $('messages');
-    list.append(node);
-    node.scrollIntoView({ block: 'end' });
   }
 }
 
