@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { bucketQuantile } from '../../src/server/live-stats.js';
 import { chooseEncoding } from '../../src/server/static-files.js';
 import { backoffDelay, byeDelay } from '../../src/web/browser/chat/backoff.js';
+import { checkComposer } from '../../src/web/browser/chat/composer.js';
 import { nextLast, recoveryIncomplete, resumeLast, resumeMessage } from '../../src/web/browser/chat/seq.js';
 import { loadState, saveState } from '../../src/web/browser/chat/store.js';
 import { trackLabel } from '../../src/web/browser/chat/tracks.js';
@@ -125,4 +126,30 @@ test('the last seq survives a reload, and a stored state from before it loads as
   assert.equal(loadState(storage).lastSeq, 0);
   items.set('samesong:page', JSON.stringify({ screen: 'chatting', chat: 'c1', lines: [], lastSeq: 'x' }));
   assert.equal(loadState(storage).lastSeq, 0);
+});
+
+test('the message box: Send only for what the server takes, a counter near the limit', () => {
+  assert.deepEqual(checkComposer(''), { canSend: false, tooLong: false, counter: null });
+  assert.deepEqual(checkComposer(' \n\t\u00a0'), { canSend: false, tooLong: false, counter: null });
+  assert.deepEqual(checkComposer(' hi '), { canSend: true, tooLong: false, counter: null });
+  assert.equal(checkComposer('x'.repeat(899), 1000).counter, null);
+  assert.deepEqual(checkComposer('x'.repeat(900), 1000), {
+    canSend: true,
+    tooLong: false,
+    counter: '900 / 1000',
+  });
+  assert.deepEqual(checkComposer('x'.repeat(1000), 1000), {
+    canSend: true,
+    tooLong: false,
+    counter: '1000 / 1000',
+  });
+  assert.deepEqual(checkComposer('x'.repeat(1002), 1000), {
+    canSend: false,
+    tooLong: true,
+    counter: '1002 / 1000 — 2 too many',
+  });
+  // code points, as the server counts: an emoji is one, though two UTF-16 units
+  assert.equal(checkComposer('🎵'.repeat(1000), 1000).canSend, true);
+  assert.equal(checkComposer('🎵'.repeat(1001), 1000).tooLong, true);
+  assert.equal(checkComposer(' '.repeat(1001), 1000).counter, '1001 / 1000 — 1 too many');
 });

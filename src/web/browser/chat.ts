@@ -3,10 +3,10 @@
  * (chat/link.ts) to the view (chat/view.ts); tracks and texts are checked with
  * the same protocol code the server uses before they are sent.
  */
-import { codePointLength, isOnlyWhiteSpace } from '../../protocol/text.js';
 import { Limits, normalizeTrack, type ServerMessage } from '../../protocol/index.js';
 import type { TopTrack } from '../../server/track-stats.js';
 import '../styles/chat.css';
+import { checkComposer } from './chat/composer.js';
 import { ChatLink, type Ready } from './chat/link.js';
 import { nextLast, recoveryIncomplete, resumeLast, type MsgSeqFields } from './chat/seq.js';
 import { loadState, saveState } from './chat/store.js';
@@ -163,10 +163,10 @@ view.searchForm.addEventListener('submit', (e) => {
 view.sayForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = view.sayInput.value;
-  if (isOnlyWhiteSpace(text) || text.length === 0) return;
-  if (codePointLength(text) > Limits.maxTextCodePoints) {
-    return view.toast(`Messages are at most ${Limits.maxTextCodePoints} characters.`);
-  }
+  const check = checkComposer(text);
+  // Send is disabled then, but Enter submits the form all the same
+  if (check.tooLong) return view.toast(`Messages are at most ${Limits.maxTextCodePoints} characters.`);
+  if (!check.canSend) return;
   const id = nextId++;
   if (!link.send({ type: 'say', text, id })) return view.toast('Not connected — try again in a moment.');
   const line = { own: true, text, ts: Date.now() };
@@ -174,6 +174,7 @@ view.sayForm.addEventListener('submit', (e) => {
   save();
   pending.set(id, view.line(line, true));
   view.sayInput.value = '';
+  view.composerChanged();
   view.sayInput.focus();
   lastTyping = 0;
 });

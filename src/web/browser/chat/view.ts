@@ -3,6 +3,7 @@
  * text that comes from the network or the user is set with textContent.
  */
 import type { TopTrack } from '../../../server/track-stats.js';
+import { checkComposer } from './composer.js';
 import type { LinkStatus } from './link.js';
 import { MessageScroller } from './scroller.js';
 import type { Line, Screen } from './store.js';
@@ -38,6 +39,10 @@ export class ChatView {
     if (!this.sayInput.disabled) this.sayInput.focus();
     else if (this.#ended) $('again-btn').focus();
   });
+
+  constructor() {
+    this.sayInput.addEventListener('input', () => this.composerChanged());
+  }
 
   on(id: string, handler: () => void): void {
     $(id).addEventListener('click', handler);
@@ -190,15 +195,30 @@ export class ChatView {
     this.#toastTimer = setTimeout(() => (t.hidden = true), 4000);
   }
 
+  /**
+   * Send is enabled only for a message the server would take: not blank, not
+   * over the protocol's length (with a counter as it nears it).
+   */
+  composerChanged(): void {
+    const check = checkComposer(this.sayInput.value);
+    const off = !this.#online || this.#ended;
+    $<HTMLButtonElement>('send-btn').disabled = off || !check.canSend;
+    const counter = $('say-count');
+    counter.hidden = check.counter === null;
+    counter.textContent = check.counter ?? '';
+    counter.classList.toggle('over', check.tooLong);
+    this.sayInput.setAttribute('aria-invalid', String(check.tooLong));
+  }
+
   #updateComposer(): void {
     const off = !this.#online || this.#ended;
     this.sayInput.disabled = off;
-    $<HTMLButtonElement>('send-btn').disabled = off;
     this.sayInput.placeholder = this.#ended
       ? 'This chat has ended'
       : this.#online
         ? 'Say something…'
         : 'Reconnecting…';
+    this.composerChanged();
   }
 }
 
