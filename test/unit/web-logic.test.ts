@@ -4,6 +4,7 @@ import { bucketQuantile } from '../../src/server/live-stats.js';
 import { chooseEncoding } from '../../src/server/static-files.js';
 import { backoffDelay, byeDelay } from '../../src/web/browser/chat/backoff.js';
 import { checkComposer } from '../../src/web/browser/chat/composer.js';
+import { msUntilNextSecond, secondsLeft } from '../../src/web/browser/chat/countdown.js';
 import { nextLast, recoveryIncomplete, resumeLast, resumeMessage } from '../../src/web/browser/chat/seq.js';
 import { loadState, saveState } from '../../src/web/browser/chat/store.js';
 import { trackLabel } from '../../src/web/browser/chat/tracks.js';
@@ -152,4 +153,16 @@ test('the message box: Send only for what the server takes, a counter near the l
   assert.equal(checkComposer('🎵'.repeat(1000), 1000).canSend, true);
   assert.equal(checkComposer('🎵'.repeat(1001), 1000).tooLong, true);
   assert.equal(checkComposer(' '.repeat(1001), 1000).counter, '1001 / 1000 — 1 too many');
+});
+
+test('countdowns change exactly when the whole seconds left do', () => {
+  assert.equal(secondsLeft(10_000, 7_000), 3);
+  assert.equal(secondsLeft(10_000, 7_001), 3);
+  assert.equal(secondsLeft(10_000, 8_000), 2);
+  assert.equal(secondsLeft(10_000, 9_999), 1);
+  assert.equal(secondsLeft(10_000, 10_000), 0);
+  assert.equal(secondsLeft(10_000, 12_000), 0);
+  assert.equal(msUntilNextSecond(10_000, 6_750), 250, '3.25 s left: "4 s" for 250 ms more');
+  assert.equal(msUntilNextSecond(10_000, 7_000), 1000);
+  assert.equal(msUntilNextSecond(10_000, 10_000), null);
 });

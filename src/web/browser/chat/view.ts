@@ -4,6 +4,7 @@
  */
 import type { TopTrack } from '../../../server/track-stats.js';
 import { checkComposer } from './composer.js';
+import { Countdown } from './countdown.js';
 import type { LinkStatus } from './link.js';
 import { MessageScroller } from './scroller.js';
 import type { Line, Screen } from './store.js';
@@ -34,6 +35,7 @@ export class ChatView {
   #toastTimer: ReturnType<typeof setTimeout> | null = null;
   #online = false;
   #ended = false;
+  readonly #countdown = new Countdown();
   readonly #scroller = new MessageScroller($('messages'), $<HTMLButtonElement>('new-messages'), () => {
     // the button hides once used: focus goes where the reader will act next
     if (!this.sayInput.disabled) this.sayInput.focus();
@@ -149,23 +151,34 @@ export class ChatView {
     }
   }
 
+  /**
+   * The connection pill. A wait counts down live, second by second; screen
+   * readers hear each change of state once (#link-status-sr), not every tick.
+   */
   status(status: LinkStatus): void {
     const p = $('link-status');
     p.dataset.state = status.state;
     this.#online = status.state === 'online';
     document.body.dataset.transport = status.state === 'online' ? status.transport : '';
-    p.textContent =
-      status.state === 'online'
-        ? status.transport === 'sockjs'
-          ? 'Online (fallback)'
-          : 'Online'
-        : status.state === 'connecting'
-          ? 'Connecting…'
-          : status.state === 'taken_over'
-            ? 'Continued in another tab'
-            : status.why === 'restarting'
-              ? `Server restarting — back in ${Math.ceil(status.inMs / 1000)} s`
-              : `Connection lost — retrying in ${Math.ceil(status.inMs / 1000)} s`;
+    this.#countdown.stop();
+    if (status.state === 'waiting') {
+      const [what, when] =
+        status.why === 'restarting' ? ['Server restarting', 'back'] : ['Connection lost', 'retrying'];
+      $('link-status-sr').textContent = `${what} — ${when} in about ${Math.ceil(status.inMs / 1000)} seconds`;
+      this.#countdown.start(status.inMs, (s) => {
+        p.textContent = s > 0 ? `${what} — ${when} in ${s} s` : `${what} — reconnecting…`;
+      });
+    } else {
+      p.textContent =
+        status.state === 'online'
+          ? status.transport === 'sockjs'
+            ? 'Online (fallback)'
+            : 'Online'
+          : status.state === 'connecting'
+            ? 'Connecting…'
+            : 'Continued in another tab';
+      $('link-status-sr').textContent = p.textContent;
+    }
     $<HTMLButtonElement>('search-btn').disabled = !this.#online;
     this.#updateComposer();
   }
