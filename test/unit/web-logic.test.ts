@@ -8,6 +8,7 @@ import { msUntilNextSecond, secondsLeft } from '../../src/web/browser/chat/count
 import { nextLast, recoveryIncomplete, resumeLast, resumeMessage } from '../../src/web/browser/chat/seq.js';
 import { loadState, saveState } from '../../src/web/browser/chat/store.js';
 import { trackLabel } from '../../src/web/browser/chat/tracks.js';
+import { titleWithCount } from '../../src/web/browser/chat/unread.js';
 import { serversFromQuery } from '../../src/web/browser/dashboard/poller.js';
 
 test('reconnect delays grow exponentially, are capped, and jitter within [d/2, d]', () => {
@@ -165,4 +166,9 @@ test('countdowns change exactly when the whole seconds left do', () => {
   assert.equal(msUntilNextSecond(10_000, 6_750), 250, '3.25 s left: "4 s" for 250 ms more');
   assert.equal(msUntilNextSecond(10_000, 7_000), 1000);
   assert.equal(msUntilNextSecond(10_000, 10_000), null);
+});
+
+test('the unread count in front of the title', () => {
+  assert.equal(titleWithCount('samesong', 0), 'samesong');
+  assert.equal(titleWithCount('samesong', 3), '(3) samesong');
 });

@@ -10,6 +10,7 @@ import { checkComposer } from './chat/composer.js';
 import { ChatLink, type Ready } from './chat/link.js';
 import { nextLast, recoveryIncomplete, resumeLast, type MsgSeqFields } from './chat/seq.js';
 import { loadState, saveState } from './chat/store.js';
+import { UnreadTitle } from './chat/unread.js';
 import { ChatView } from './chat/view.js';
 
 const TYPING_EVERY_MS = 2000;
@@ -17,6 +18,7 @@ const TRENDING_EVERY_MS = 15_000;
 const MISSING_NOTICE = 'Some messages may be missing — they could not all be recovered.';
 
 const view = new ChatView();
+const unread = new UnreadTitle(document);
 const state = loadState(sessionStorage);
 const save = () => saveState(sessionStorage, state);
 const pending = new Map<number, HTMLElement>();
@@ -94,6 +96,7 @@ function onMessage(m: ServerMessage): void {
       });
       state.lines = [];
       save();
+      unread.bump();
       view.chat(m.partner, m.track, [], false);
       return view.notice(`You’re chatting with ${m.partner}. Say hi!`, 'info');
     case 'no_match':
@@ -110,6 +113,7 @@ function onMessage(m: ServerMessage): void {
       const line = { own: false, text: m.text, ts: m.ts };
       state.lines.push(line);
       save();
+      unread.bump();
       view.line(line);
       return;
     }
@@ -126,6 +130,7 @@ function onMessage(m: ServerMessage): void {
     case 'partner_left':
       state.ended = true;
       save();
+      unread.bump();
       view.notice(
         m.reason === 'left' ? `${state.partner} left the chat.` : `${state.partner} disconnected.`,
         'end',
