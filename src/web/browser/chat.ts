@@ -3,13 +3,14 @@
  * (chat/link.ts) to the view (chat/view.ts); tracks and texts are checked with
  * the same protocol code the server uses before they are sent.
  */
-import { Limits, normalizeTrack, type ServerMessage } from '../../protocol/index.js';
+import { Limits, type ServerMessage } from '../../protocol/index.js';
 import type { TopTrack } from '../../server/track-stats.js';
 import '../styles/chat.css';
 import { checkComposer } from './chat/composer.js';
 import { ChatLink, type Ready } from './chat/link.js';
 import { nextLast, recoveryIncomplete, resumeLast, type MsgSeqFields } from './chat/seq.js';
 import { loadState, saveState } from './chat/store.js';
+import { checkTrackInput } from './chat/track-input.js';
 import { UnreadTitle } from './chat/unread.js';
 import { ChatView } from './chat/view.js';
 
@@ -141,7 +142,7 @@ function onMessage(m: ServerMessage): void {
         pending.get(Number(m.id))?.classList.replace('pending', 'failed');
         pending.delete(Number(m.id));
       }
-      return view.toast(errorText(m.code, m.message));
+      return view.toast(errorText(m.code));
     case 'bye':
       return view.toast('The server is restarting; we will reconnect by ourselves.');
     default:
@@ -149,17 +150,26 @@ function onMessage(m: ServerMessage): void {
   }
 }
 
-function errorText(code: string, message: string): string {
-  if (code === 'rate_limited') return 'Slow down a little — that message was not sent.';
-  if (code === 'partner_away') return 'Your partner is away; too many messages are waiting for them.';
-  return message;
+/** What went wrong, in words for the person chatting (the server's own text is for developers). */
+function errorText(code: string): string {
+  switch (code) {
+    case 'rate_limited':
+      return 'Slow down a little — that message was not sent.';
+    case 'partner_away':
+      return 'Your partner is away; too many messages are waiting for them.';
+    case 'unavailable':
+      return 'That message could not be delivered — try sending it again.';
+    case 'not_in_chat':
+      return 'This chat is over, so that message was not sent.';
+    default:
+      return 'Something went wrong and that was not sent. Reload the page if it keeps happening.';
+  }
 }
 
 view.searchForm.addEventListener('submit', (e) => {
   e.preventDefault();
-  const result = normalizeTrack(view.trackInput.value);
-  if (!result.ok)
-    return view.trackError(view.trackInput.value.trim() ? result.message : 'Enter a track first.');
+  const result = checkTrackInput(view.trackInput.value);
+  if (!result.ok) return view.trackError(result.message);
   view.trackError(null);
   state.name = [...view.nameInput.value.trim()].slice(0, Limits.maxNameCodePoints).join('');
   search(result.track);
