@@ -11,12 +11,23 @@ export const pageErrors = (page: Page): Error[] => errors.get(page) ?? [];
 export const pageCspViolations = (page: Page): Promise<string[]> =>
   cspViolations.get(page)?.() ?? Promise.resolve([]);
 
+/** The two screens every page test of issue 16 runs at: a laptop and a phone. */
+export interface Size {
+  name: string;
+  width: number;
+  height: number;
+}
+export const DESKTOP: Size = { name: 'desktop', width: 1280, height: 720 };
+export const PHONE: Size = { name: 'phone', width: 390, height: 844 };
+export const SIZES: readonly Size[] = [DESKTOP, PHONE];
+
 export async function openChat(
   browser: Browser,
   url: string,
   setup?: (page: Page) => Promise<void>,
+  size?: Size,
 ): Promise<Page> {
-  const { page } = await newPage(browser);
+  const { page } = await newPage(browser, size ?? {});
   errors.set(page, []);
   page.on('pageerror', (e) => errors.get(page)!.push(e));
   cspViolations.set(page, await watchCsp(page));
@@ -53,12 +64,49 @@ export async function sees(page: Page, text: string, selector = '.bubble.partner
 }
 
 /** Two pages chatting on a fresh track: [page of Ann, page of Bob]. */
-export async function pairPages(browser: Browser, url: string, track: string): Promise<[Page, Page]> {
-  const a = await openChat(browser, url);
-  const b = await openChat(browser, url);
+export async function pairPages(
+  browser: Browser,
+  url: string,
+  track: string,
+  size?: Size,
+): Promise<[Page, Page]> {
+  const a = await openChat(browser, url, undefined, size);
+  const b = await openChat(browser, url, undefined, size);
   await searchTrack(a, track, 'Ann');
   await searchTrack(b, track, 'Bob');
   await chatWith(a, 'Bob');
   await chatWith(b, 'Ann');
   return [a, b];
+}
+
+/**
+ * Whether the last element matching `sel` (and holding `text`, when given) is
+ * wholly visible: inside the message list's visible part and inside the
+ * window. Runs in the page.
+ */
+const lastInView = ([sel, text]: [string, string]): boolean => {
+  const all = Array.from(document.querySelectorAll(sel)).filter(
+    (n) => !text || n.textContent?.includes(text),
+  );
+  const node = all[all.length - 1];
+  const list = document.getElementById('messages');
+  if (!node || !list) return false;
+  const r = node.getBoundingClientRect();
+  const box = list.getBoundingClientRect();
+  return (
+    r.height > 0 && r.top >= Math.max(box.top, 0) - 1 && r.bottom <= Math.min(box.bottom, innerHeight) + 1
+  );
+};
+
+/** Whether the last element matching `selector` (holding `text`) is wholly visible in the message list and the window. */
+export const inView = (page: Page, selector: string, text = ''): Promise<boolean> =>
+  page.evaluate(lastInView, [selector, text] as [string, string]);
+
+/** Waits (3 s at most) until the last element matching `selector` (holding `text`) is wholly visible (see inView). */
+export async function waitInView(page: Page, selector: string, text = ''): Promise<void> {
+  await page
+    .waitForFunction(lastInView, [selector, text] as [string, string], { timeout: 3000 })
+    .catch(() => {
+      throw new Error(`${selector}${text ? ` holding "${text}"` : ''} is not in view`);
+    });
 }

@@ -66,3 +66,31 @@ export async function screenshot(page: Page, name: string, fullPage = false): Pr
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
+
+/**
+ * Lets a test put the page in a background tab and back. Headless chromium
+ * reports every page visible whatever happens to its window (minimised,
+ * another tab in front), so `document.visibilityState` and `document.hidden`
+ * are taken over before the page loads, and the returned function changes
+ * them and fires `visibilitychange` as the browser would. (The script is a
+ * string: tsx would wrap the functions of a compiled one in its `__name`.)
+ */
+export async function emulateVisibility(
+  page: Page,
+): Promise<(state: DocumentVisibilityState) => Promise<void>> {
+  await page.addInitScript(`{
+    let state = 'visible';
+    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get() { return state; } });
+    Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get() { return state === 'hidden'; } });
+    window.__setVisibility = function (s) {
+      state = s;
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
+  }`);
+  return (state) =>
+    page.evaluate(
+      (s) =>
+        (window as unknown as { __setVisibility: (s: DocumentVisibilityState) => void }).__setVisibility(s),
+      state,
+    );
+}

@@ -3,9 +3,13 @@ import { test } from 'node:test';
 import { bucketQuantile } from '../../src/server/live-stats.js';
 import { chooseEncoding } from '../../src/server/static-files.js';
 import { backoffDelay, byeDelay } from '../../src/web/browser/chat/backoff.js';
+import { checkComposer } from '../../src/web/browser/chat/composer.js';
+import { msUntilNextSecond, secondsLeft } from '../../src/web/browser/chat/countdown.js';
 import { nextLast, recoveryIncomplete, resumeLast, resumeMessage } from '../../src/web/browser/chat/seq.js';
 import { loadState, saveState } from '../../src/web/browser/chat/store.js';
+import { checkTrackInput, looksLikeUrl } from '../../src/web/browser/chat/track-input.js';
 import { trackLabel } from '../../src/web/browser/chat/tracks.js';
+import { titleWithCount } from '../../src/web/browser/chat/unread.js';
 import { serversFromQuery } from '../../src/web/browser/dashboard/poller.js';
 
 test('reconnect delays grow exponentially, are capped, and jitter within [d/2, d]', () => {
@@ -71,6 +75,12 @@ test('track labels and dashboard server lists', () => {
     href: 'https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC',
   });
   assert.equal(trackLabel('daft punk - one more time').text, 'Daft Punk - One More Time');
+  assert.equal(trackLabel('ac/dc - back in black').text, 'Ac/Dc - Back In Black');
+  // an address is shown as it is, never title-cased
+  assert.deepEqual(trackLabel('https://spotify.link/abc123'), {
+    text: 'https://spotify.link/abc123',
+    href: null,
+  });
   assert.deepEqual(serversFromQuery('', 'http://here:1'), ['http://here:1']);
   assert.deepEqual(
     serversFromQuery('?servers=http://a:1,javascript:alert(1),http://a:1/x,https://b', 'http://here:1'),
@@ -125,4 +135,90 @@ test('the last seq survives a reload, and a stored state from before it loads as
   assert.equal(loadState(storage).lastSeq, 0);
   items.set('samesong:page', JSON.stringify({ screen: 'chatting', chat: 'c1', lines: [], lastSeq: 'x' }));
   assert.equal(loadState(storage).lastSeq, 0);
+});
+
+test('the message box: Send only for what the server takes, a counter near the limit', () => {
+  assert.deepEqual(checkComposer(''), { canSend: false, tooLong: false, counter: null });
+  assert.deepEqual(checkComposer(' \n\t\u00a0'), { canSend: false, tooLong: false, counter: null });
+  assert.deepEqual(checkComposer(' hi '), { canSend: true, tooLong: false, counter: null });
+  assert.equal(checkComposer('x'.repeat(899), 1000).counter, null);
+  assert.deepEqual(checkComposer('x'.repeat(900), 1000), {
+    canSend: true,
+    tooLong: false,
+    counter: '900 / 1000',
+  });
+  assert.deepEqual(checkComposer('x'.repeat(1000), 1000), {
+    canSend: true,
+    tooLong: false,
+    counter: '1000 / 1000',
+  });
+  assert.deepEqual(checkComposer('x'.repeat(1002), 1000), {
+    canSend: false,
+    tooLong: true,
+    counter: '1002 / 1000 — 2 too many',
+  });
+  // code points, as the server counts: an emoji is one, though two UTF-16 units
+  assert.equal(checkComposer('🎵'.repeat(1000), 1000).canSend, true);
+  assert.equal(checkComposer('🎵'.repeat(1001), 1000).tooLong, true);
+  assert.equal(checkComposer(' '.repeat(1001), 1000).counter, '1001 / 1000 — 1 too many');
+});
+
+test('countdowns change exactly when the whole seconds left do', () => {
+  assert.equal(secondsLeft(10_000, 7_000), 3);
+  assert.equal(secondsLeft(10_000, 7_001), 3);
+  assert.equal(secondsLeft(10_000, 8_000), 2);
+  assert.equal(secondsLeft(10_000, 9_999), 1);
+  assert.equal(secondsLeft(10_000, 10_000), 0);
+  assert.equal(secondsLeft(10_000, 12_000), 0);
+  assert.equal(msUntilNextSecond(10_000, 6_750), 250, '3.25 s left: "4 s" for 250 ms more');
+  assert.equal(msUntilNextSecond(10_000, 7_000), 1000);
+  assert.equal(msUntilNextSecond(10_000, 10_000), null);
+});
+
+test('the unread count in front of the title', () => {
+  assert.equal(titleWithCount('samesong', 0), 'samesong');
+  assert.equal(titleWithCount('samesong', 3), '(3) samesong');
+});
+
+test('track input: plain words for what cannot be used, short links as typed', () => {
+  const refused = (input: string) => {
+    const r = checkTrackInput(input);
+    assert.equal(r.ok, false, input);
+    return r.ok ? '' : r.message;
+  };
+  assert.match(refused(''), /^Paste a Spotify song link first/);
+  assert.match(
+    refused('https://open.spotify.com/album/4m2880jivSbbyEGAKfITCa'),
+    /an album on Spotify, not a song/,
+  );
+  assert.match(refused('open.spotify.com/intl-de/playlist/37i9dQZF1DXcBWIGoYBM5M'), /a playlist on Spotify/);
+  assert.match(refused('spotify:episode:512ojhOuo1ktJprKbVcKyQ'), /a podcast episode on Spotify/);
+  assert.match(refused('https://open.spotify.com/show/5CfCWKI5pZ28U0uOzXkDHe'), /a podcast on Spotify/);
+  assert.match(refused('spotify:track:short'), /looks incomplete/);
+  assert.match(refused('https://open.spotify.com/'), /looks incomplete/);
+  assert.match(refused('https://youtu.be/FGBhQbmPwH8'), /not links from youtu\.be/);
+  assert.match(refused('www.deezer.com/track/3135556'), /not links from www\.deezer\.com/);
+  assert.match(refused('x'.repeat(201)), /too long for a song: 200 characters at most/);
+  assert.match(refused('bad\u0007bell'), /characters we cannot use/);
+  assert.deepEqual(checkTrackInput(' https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC?si=x '), {
+    ok: true,
+    track: 'spotify:track:4uLU6hMCjMI75M1A2tKUQC',
+  });
+  // a short link's code is case-sensitive: sent as typed, for the server to resolve
+  assert.deepEqual(checkTrackInput(' https://spotify.link/AbC123 '), {
+    ok: true,
+    track: 'https://spotify.link/AbC123',
+  });
+  assert.deepEqual(checkTrackInput('spoti.fi/XyZ'), { ok: true, track: 'spoti.fi/XyZ' });
+  assert.deepEqual(checkTrackInput('  Daft Punk -  One More Time '), {
+    ok: true,
+    track: 'daft punk - one more time',
+  });
+  // free text with a slash or a dot is not an address
+  assert.equal(checkTrackInput('AC/DC - Back In Black').ok, true);
+  assert.equal(checkTrackInput('Mr. Brightside / The Killers').ok, true);
+  assert.equal(looksLikeUrl('AC/DC - Back In Black'), false);
+  assert.equal(looksLikeUrl('st. vincent/los ageless'), false);
+  assert.equal(looksLikeUrl('youtube.com/watch?v=1'), true);
+  assert.equal(looksLikeUrl('HTTPS://EXAMPLE.COM'), true);
 });

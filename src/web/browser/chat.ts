@@ -3,15 +3,17 @@
  * (chat/link.ts) to the view (chat/view.ts); tracks and texts are checked with
  * the same protocol code the server uses before they are sent.
  */
-import { codePointLength, isOnlyWhiteSpace } from '../../protocol/text.js';
 import { Limits, type ServerMessage } from '../../protocol/index.js';
 import type { TopTrack } from '../../server/track-stats.js';
 import '../styles/chat.css';
+import { checkComposer } from './chat/composer.js';
 import { ChatLink, type Ready } from './chat/link.js';
 import { nextLast, recoveryIncomplete, resumeLast, type MsgSeqFields } from './chat/seq.js';
 import { loadState, saveState } from './chat/store.js';
 import { readTrack } from './chat/track-meta.js';
 import { trackMeta } from './chat/track-view.js';
+import { checkTrackInput } from './chat/track-input.js';
+import { UnreadTitle } from './chat/unread.js';
 import { ChatView } from './chat/view.js';
 
 const TYPING_EVERY_MS = 2000;
@@ -19,6 +21,7 @@ const TRENDING_EVERY_MS = 15_000;
 const MISSING_NOTICE = 'Some messages may be missing — they could not all be recovered.';
 
 const view = new ChatView();
+const unread = new UnreadTitle(document);
 const state = loadState(sessionStorage);
 const save = () => saveState(sessionStorage, state);
 const pending = new Map<number, HTMLElement>();
@@ -96,6 +99,7 @@ function onMessage(m: ServerMessage): void {
       });
       state.lines = [];
       save();
+      unread.bump();
       view.chat(m.partner, m.track, [], false);
       return view.notice(`You’re chatting with ${m.partner}. Say hi!`, 'info');
     case 'no_match':
@@ -112,6 +116,7 @@ function onMessage(m: ServerMessage): void {
       const line = { own: false, text: m.text, ts: m.ts };
       state.lines.push(line);
       save();
+      unread.bump();
       view.line(line);
       return;
     }
@@ -128,6 +133,7 @@ function onMessage(m: ServerMessage): void {
     case 'partner_left':
       state.ended = true;
       save();
+      unread.bump();
       view.notice(
         m.reason === 'left' ? `${state.partner} left the chat.` : `${state.partner} disconnected.`,
         'end',
@@ -135,10 +141,10 @@ function onMessage(m: ServerMessage): void {
       return view.setEnded(true);
     case 'error':
       if (m.id !== undefined) {
-        pending.get(Number(m.id))?.classList.add('failed');
+        pending.get(Number(m.id))?.classList.replace('pending', 'failed');
         pending.delete(Number(m.id));
       }
-      return view.toast(errorText(m.code, m.message));
+      return view.toast(errorText(m.code));
     case 'bye':
       return view.toast('The server is restarting; we will reconnect by ourselves.');
     default:
@@ -146,18 +152,29 @@ function onMessage(m: ServerMessage): void {
   }
 }
 
-function errorText(code: string, message: string): string {
-  if (code === 'rate_limited') return 'Slow down a little — that message was not sent.';
-  if (code === 'partner_away') return 'Your partner is away; too many messages are waiting for them.';
-  return message;
+/** What went wrong, in words for the person chatting (the server's own text is for developers). */
+function errorText(code: string): string {
+  switch (code) {
+    case 'rate_limited':
+      return 'Slow down a little — that message was not sent.';
+    case 'partner_away':
+      return 'Your partner is away; too many messages are waiting for them.';
+    case 'unavailable':
+      return 'That message could not be delivered — try sending it again.';
+    case 'not_in_chat':
+      return 'This chat is over, so that message was not sent.';
+    default:
+      return 'Something went wrong and that was not sent. Reload the page if it keeps happening.';
+  }
 }
 
 view.searchForm.addEventListener('submit', (e) => {
   e.preventDefault();
+  const checked = checkTrackInput(view.trackInput.value);
+  if (!checked.ok) return view.trackError(checked.message);
   // a spotify.link short link is resolved by the server first (chat/track-meta.ts)
   void readTrack(trackMeta, view.trackInput.value).then((result) => {
-    if (!result.ok)
-      return view.trackError(view.trackInput.value.trim() ? result.message : 'Enter a track first.');
+    if (!result.ok) return view.trackError(result.message);
     view.trackError(null);
     state.name = [...view.nameInput.value.trim()].slice(0, Limits.maxNameCodePoints).join('');
     search(result.track);
@@ -167,10 +184,10 @@ view.searchForm.addEventListener('submit', (e) => {
 view.sayForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = view.sayInput.value;
-  if (isOnlyWhiteSpace(text) || text.length === 0) return;
-  if (codePointLength(text) > Limits.maxTextCodePoints) {
-    return view.toast(`Messages are at most ${Limits.maxTextCodePoints} characters.`);
-  }
+  const check = checkComposer(text);
+  // Send is disabled then, but Enter submits the form all the same
+  if (check.tooLong) return view.toast(`Messages are at most ${Limits.maxTextCodePoints} characters.`);
+  if (!check.canSend) return;
   const id = nextId++;
   if (!link.send({ type: 'say', text, id })) return view.toast('Not connected — try again in a moment.');
   const line = { own: true, text, ts: Date.now() };
@@ -178,6 +195,7 @@ view.sayForm.addEventListener('submit', (e) => {
   save();
   pending.set(id, view.line(line, true));
   view.sayInput.value = '';
+  view.composerChanged();
   view.sayInput.focus();
   lastTyping = 0;
 });

@@ -1,9 +1,10 @@
 /**
  * How a normalised track is shown: a Spotify track by its title and artist when
  * the server knows them (./track-meta.ts), else as a short label of its id,
- * with a link; free text in title case.
+ * with a link; a web address as it is; other free text in title case.
  */
 import type { TrackInfo } from '../../../protocol/track-info.js';
+import { looksLikeUrl } from './track-input.js';
 
 export interface TrackLabel {
   text: string;
@@ -25,6 +26,7 @@ export function trackLabel(track: string, info?: TrackInfo | null): TrackLabel {
     }
     return { text: `Spotify track ${m[1]!.slice(0, 8)}…`, href };
   }
+  if (looksLikeUrl(track)) return { text: track, href: null };
   return {
     text: track.replace(/(^|[\s(\-/&])(\p{Ll})/gu, (_, a: string, b: string) => a + b.toUpperCase()),
     href: null,

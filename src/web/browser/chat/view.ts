@@ -3,7 +3,10 @@
  * text that comes from the network or the user is set with textContent.
  */
 import type { TopTrack } from '../../../server/track-stats.js';
+import { checkComposer } from './composer.js';
+import { Countdown } from './countdown.js';
 import type { LinkStatus } from './link.js';
+import { MessageScroller } from './scroller.js';
 import type { Line, Screen } from './store.js';
 import { showTrack } from './track-view.js';
 
@@ -32,6 +35,16 @@ export class ChatView {
   #toastTimer: ReturnType<typeof setTimeout> | null = null;
   #online = false;
   #ended = false;
+  readonly #countdown = new Countdown();
+  readonly #scroller = new MessageScroller($('messages'), $<HTMLButtonElement>('new-messages'), () => {
+    // the button hides once used: focus goes where the reader will act next
+    if (!this.sayInput.disabled) this.sayInput.focus();
+    else if (this.#ended) $('again-btn').focus();
+  });
+
+  constructor() {
+    this.sayInput.addEventListener('input', () => this.composerChanged());
+  }
 
   on(id: string, handler: () => void): void {
     $(id).addEventListener('click', handler);
@@ -75,17 +88,29 @@ export class ChatView {
     $('partner-name').textContent = partner;
     $('partner-avatar').textContent = [...partner.trim()][0]?.toUpperCase() ?? '?';
     setTrack($('chat-track'), track);
-    $('messages').replaceChildren();
-    for (const line of lines) this.line(line);
+    $('messages').replaceChildren(...lines.map((line) => this.#bubble(line)));
     this.partnerTyping(false);
     this.setEnded(ended);
     this.show('chatting', focus);
+    this.#scroller.toBottom();
   }
 
-  /** Adds a bubble; returns it so an `ack` can mark it delivered. */
+  /**
+   * Adds a bubble; returns it so an `ack` can mark it delivered. One's own
+   * message is always scrolled to; the partner's only when the reader is at
+   * the bottom (otherwise "new messages" counts it).
+   */
   line(line: Line, pending = false): HTMLElement {
-    const li = el('li', `bubble ${line.own ? 'own' : 'partner'}`);
+    const li = this.#bubble(line);
     if (pending) li.classList.add('pending');
+    $('messages').append(li);
+    this.#scroller.added(line.own ? 'always' : 'if-at-bottom');
+    if (line.own === false) this.partnerTyping(false);
+    return li;
+  }
+
+  #bubble(line: Line): HTMLElement {
+    const li = el('li', `bubble ${line.own ? 'own' : 'partner'}`);
     const who = el(
       'span',
       'visually-hidden',
@@ -95,13 +120,13 @@ export class ChatView {
     const meta = el('time', 'meta', time(line.ts));
     meta.dateTime = new Date(line.ts).toISOString();
     li.append(who, text, meta);
-    this.#append(li);
-    if (line.own === false) this.partnerTyping(false);
     return li;
   }
 
+  /** Adds a notice; the one that ends the chat is always scrolled to, so that the reader sees why. */
   notice(text: string, kind: 'info' | 'warn' | 'end' = 'info'): void {
-    this.#append(el('li', `notice ${kind}`, text));
+    $('messages').append(el('li', `notice ${kind}`, text));
+    this.#scroller.added(kind === 'end' ? 'always' : 'if-at-bottom');
   }
 
   partnerTyping(on: boolean): void {
@@ -126,23 +151,34 @@ export class ChatView {
     }
   }
 
+  /**
+   * The connection pill. A wait counts down live, second by second; screen
+   * readers hear each change of state once (#link-status-sr), not every tick.
+   */
   status(status: LinkStatus): void {
     const p = $('link-status');
     p.dataset.state = status.state;
     this.#online = status.state === 'online';
     document.body.dataset.transport = status.state === 'online' ? status.transport : '';
-    p.textContent =
-      status.state === 'online'
-        ? status.transport === 'sockjs'
-          ? 'Online (fallback)'
-          : 'Online'
-        : status.state === 'connecting'
-          ? 'Connecting…'
-          : status.state === 'taken_over'
-            ? 'Continued in another tab'
-            : status.why === 'restarting'
-              ? `Server restarting — back in ${Math.ceil(status.inMs / 1000)} s`
-              : `Connection lost — retrying in ${Math.ceil(status.inMs / 1000)} s`;
+    this.#countdown.stop();
+    if (status.state === 'waiting') {
+      const [what, when] =
+        status.why === 'restarting' ? ['Server restarting', 'back'] : ['Connection lost', 'retrying'];
+      $('link-status-sr').textContent = `${what} — ${when} in about ${Math.ceil(status.inMs / 1000)} seconds`;
+      this.#countdown.start(status.inMs, (s) => {
+        p.textContent = s > 0 ? `${what} — ${when} in ${s} s` : `${what} — reconnecting…`;
+      });
+    } else {
+      p.textContent =
+        status.state === 'online'
+          ? status.transport === 'sockjs'
+            ? 'Online (fallback)'
+            : 'Online'
+          : status.state === 'connecting'
+            ? 'Connecting…'
+            : 'Continued in another tab';
+      $('link-status-sr').textContent = p.textContent;
+    }
     $<HTMLButtonElement>('search-btn').disabled = !this.#online;
     this.#updateComposer();
   }
@@ -175,21 +211,30 @@ export class ChatView {
     this.#toastTimer = setTimeout(() => (t.hidden = true), 4000);
   }
 
+  /**
+   * Send is enabled only for a message the server would take: not blank, not
+   * over the protocol's length (with a counter as it nears it).
+   */
+  composerChanged(): void {
+    const check = checkComposer(this.sayInput.value);
+    const off = !this.#online || this.#ended;
+    $<HTMLButtonElement>('send-btn').disabled = off || !check.canSend;
+    const counter = $('say-count');
+    counter.hidden = check.counter === null;
+    counter.textContent = check.counter ?? '';
+    counter.classList.toggle('over', check.tooLong);
+    this.sayInput.setAttribute('aria-invalid', String(check.tooLong));
+  }
+
   #updateComposer(): void {
     const off = !this.#online || this.#ended;
     this.sayInput.disabled = off;
-    $<HTMLButtonElement>('send-btn').disabled = off;
     this.sayInput.placeholder = this.#ended
       ? 'This chat has ended'
       : this.#online
         ? 'Say something…'
         : 'Reconnecting…';
-  }
-
-  #append(node: HTMLElement): void {
-    const list = $('messages');
-    list.append(node);
-    node.scrollIntoView({ block: 'end' });
+    this.composerChanged();
   }
 }
 
