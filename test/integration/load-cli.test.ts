@@ -151,9 +151,14 @@ test('--out writes versioned results that reconcile; progress is plain parseable
   assert.ok(progress.length >= 2, c.out());
   assert.ok(!c.out().includes('\r') && !c.out().includes('\x1b'), 'no control characters');
   const line =
-    /^(\d+)\/(\d+)s (.+?) \| users (\d+) \| arrivals\/s (\d+) \(plan (\d+)\) \| msg\/s (\d+) \| p99 msg (\S+) match (\S+) connect (\S+) \| errors (\d+)( \| BEHIND: \d+ late, \d+ dropped starts \(lag \d+ms\))?$/;
+    /^(\d+)\/(\d+)s (.+?) \| users (\d+) \| (?:second (\d+): )?arrivals\/s (\d+) \(plan (\d+)\) \| msg\/s (\d+) \| p99 msg (\S+) match (\S+) connect (\S+) \| errors (\d+)( \| BEHIND: \d+ late, \d+ dropped starts \(lag \d+ms\))?$/;
   for (const l of progress) assert.match(l, line);
   assert.equal(Number(line.exec(progress.at(-1)!)![1]), 3);
+  // the per-second figures are those of a second already over, named as such
+  for (const l of progress) {
+    const m = line.exec(l)!;
+    if (m[5] !== undefined) assert.ok(Number(m[5]) <= Number(m[1]), l);
+  }
 });
 
 test('--source spreads connections over the given loopback addresses, as the server sees them', async (t) => {
