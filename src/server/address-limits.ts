@@ -38,8 +38,7 @@ export class AddressEntry implements BucketState {
   tokens: number;
   last: number;
   /** The new-chat bucket. */
-  chatTokens: number;
-  chatLast: number;
+  readonly chat: BucketState;
   #tag: string | null = null;
 
   constructor(
@@ -49,8 +48,7 @@ export class AddressEntry implements BucketState {
   ) {
     this.tokens = owner.config.connectBurst;
     this.last = now;
-    this.chatTokens = owner.config.chatsPerMinute;
-    this.chatLast = now;
+    this.chat = { tokens: owner.config.chatsPerMinute, last: now };
   }
 
   /**
@@ -163,18 +161,9 @@ export class AddressLimits {
   takeChat(entry: AddressEntry): boolean {
     const perMinute = this.config.chatsPerMinute;
     if (perMinute <= 0) return true;
-    const now = this.clock.now();
-    const elapsed = now - entry.chatLast;
-    if (elapsed > 0) {
-      entry.chatTokens = Math.min(perMinute, entry.chatTokens + (elapsed * perMinute) / 60_000);
-      entry.chatLast = now;
-    }
-    if (entry.chatTokens < 1) {
-      this.events.limited('chats');
-      return false;
-    }
-    entry.chatTokens -= 1;
-    return true;
+    if (takeToken(entry.chat, perMinute / 60, perMinute, this.clock.now())) return true;
+    this.events.limited('chats');
+    return false;
   }
 
   /** Forgets the addresses that hold nothing and whose buckets are full again. */
@@ -183,10 +172,9 @@ export class AddressLimits {
     const c = this.config;
     for (const [key, e] of this.#entries) {
       if (e.sockets > 0 || e.connections > 0) continue;
-      const connectFull = e.tokens + ((now - e.last) * c.connectRate) / 1000 >= c.connectBurst;
+      const connectFull = refilled(e, c.connectRate, c.connectBurst, now);
       const chatFull =
-        c.chatsPerMinute <= 0 ||
-        e.chatTokens + ((now - e.chatLast) * c.chatsPerMinute) / 60_000 >= c.chatsPerMinute;
+        c.chatsPerMinute <= 0 || refilled(e.chat, c.chatsPerMinute / 60, c.chatsPerMinute, now);
       if (connectFull && chatFull) this.#entries.delete(key);
     }
   }
@@ -200,4 +188,9 @@ export class AddressLimits {
     }
     return entry;
   }
+}
+
+/** True when a bucket of `rate` tokens per second would be full (`burst`) by `now`. */
+function refilled(b: BucketState, rate: number, burst: number, now: number): boolean {
+  return b.tokens + ((now - b.last) * rate) / 1000 >= burst;
 }
